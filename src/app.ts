@@ -1,0 +1,44 @@
+import express, { Router, type Express } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from './config';
+import type { Logger } from './shared/logger';
+import type { Metrics } from './shared/metrics';
+import { accessLog, errorHandler, notFound, requestId } from './http/middleware';
+import { buildOpenApiDocument } from './http/openapi';
+import { registerServiceRoutes, type HealthCheck } from './http/service.routes';
+
+/** Adds one feature's routes (with their full paths) to the router. */
+export type RouteModule = (router: Router) => void;
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  healthChecks: HealthCheck[];
+  modules: RouteModule[];
+}
+
+/** The Express app with every route, without listening (tests drive it directly). */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.server.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(requestId());
+  app.use(accessLog(deps.logger, deps.metrics));
+  app.use(express.json({ limit: deps.config.server.bodyLimit, strict: true }));
+
+  const openapi = buildOpenApiDocument();
+  const router = Router();
+  registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks });
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  for (const mod of deps.modules) mod(router);
+  app.use(router);
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'JIM API' }));
+
+  app.use(notFound());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

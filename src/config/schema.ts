@@ -1,0 +1,244 @@
+import convict from 'convict';
+
+convict.addFormat({
+  name: 'nonempty-string',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || value.length === 0) throw new Error('must be a non-empty string');
+  },
+});
+
+convict.addFormat({
+  name: 'url-with-scheme',
+  validate(value: unknown, schema: convict.SchemaObj & { schemes?: string[] }) {
+    if (typeof value !== 'string') throw new Error('must be a URL');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new Error('must be a URL');
+    }
+    const schemes = schema.schemes ?? [];
+    if (schemes.length && !schemes.includes(url.protocol.replace(/:$/, ''))) {
+      throw new Error(`must use one of the schemes ${schemes.join(', ')}`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'optional-mongo-uri',
+  validate(value: unknown) {
+    if (value === '' || value === null || value === undefined) return;
+    if (typeof value !== 'string' || !/^mongodb(\+srv)?:\/\/.+/.test(value)) {
+      throw new Error('must be a mongodb:// or mongodb+srv:// URI, or empty');
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'log-level',
+  validate(value: unknown) {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+    if (typeof value !== 'string' || !levels.includes(value))
+      throw new Error(`must be one of ${levels.join(', ')}`);
+  },
+});
+
+/** Every setting of the service: its doc, format, default and environment variable. */
+export const schema = {
+  env: {
+    doc: 'Runtime environment; also selects config/<env>.yaml when present.',
+    format: ['production', 'development', 'test'],
+    default: 'development',
+    env: 'NODE_ENV',
+  },
+  server: {
+    host: { doc: 'Address the HTTP server binds to.', format: String, default: '0.0.0.0', env: 'HOST' },
+    port: {
+      doc: 'HTTP and WebSocket port (0 picks a free one).',
+      format: 'port',
+      default: 3000,
+      env: 'PORT',
+    },
+    workers: {
+      doc: 'Worker processes started by `npm start`; 0 means one per CPU core.',
+      format: 'nat',
+      default: 0,
+      env: 'SERVER_WORKERS',
+    },
+    bodyLimit: { doc: 'Largest accepted JSON body.', format: String, default: '100kb', env: 'BODY_LIMIT' },
+    trustProxy: {
+      doc: 'Express trust proxy setting (hops to trust for X-Forwarded-For); 0 trusts none.',
+      format: 'nat',
+      default: 0,
+      env: 'TRUST_PROXY',
+    },
+    shutdownTimeoutMs: {
+      doc: 'How long in-flight requests may take to finish after SIGTERM.',
+      format: 'nat',
+      default: 10000,
+      env: 'SHUTDOWN_TIMEOUT_MS',
+    },
+  },
+  mysql: {
+    url: {
+      doc: 'MySQL/MariaDB connection URL; the database is created when missing.',
+      format: 'url-with-scheme',
+      schemes: ['mysql'],
+      default: 'mysql://root@127.0.0.1:3306/jim',
+      env: 'MYSQL_URL',
+    },
+    poolSize: { doc: 'Connections in the MySQL pool.', format: 'nat', default: 10, env: 'MYSQL_POOL_SIZE' },
+  },
+  redis: {
+    url: {
+      doc: 'Redis URL.',
+      format: 'url-with-scheme',
+      schemes: ['redis', 'rediss'],
+      default: 'redis://127.0.0.1:6379/0',
+      env: 'REDIS_URL',
+    },
+    prefix: {
+      doc: 'Prefix of every Redis key and channel.',
+      format: 'nonempty-string',
+      default: 'jim:',
+      env: 'REDIS_PREFIX',
+    },
+  },
+  mongodb: {
+    uri: {
+      doc: 'MongoDB URI for the message store; empty keeps messages in MySQL.',
+      format: 'optional-mongo-uri',
+      default: '',
+      env: 'MONGODB_URI',
+    },
+  },
+  auth: {
+    jwtSecret: {
+      doc: 'Secret that signs access tokens (at least 32 characters in production).',
+      format: 'nonempty-string',
+      default: 'dev-secret-change-me',
+      env: 'JWT_SECRET',
+      sensitive: true,
+    },
+    tokenTtlSeconds: {
+      doc: 'Lifetime of an access token.',
+      format: 'nat',
+      default: 604800,
+      env: 'JWT_TTL_SECONDS',
+    },
+    loginFailuresBeforeCaptcha: {
+      doc: 'Failed logins for one username from one address after which the captcha is required.',
+      format: 'nat',
+      default: 3,
+      env: 'LOGIN_FAILURES_BEFORE_CAPTCHA',
+    },
+    loginFailureWindowSeconds: {
+      doc: 'How long failed logins are remembered.',
+      format: 'nat',
+      default: 900,
+      env: 'LOGIN_FAILURE_WINDOW_SECONDS',
+    },
+  },
+  captcha: {
+    enabled: {
+      doc: 'Require a captcha on registration and after failed logins.',
+      format: Boolean,
+      default: true,
+      env: 'CAPTCHA_ENABLED',
+    },
+    ttlSeconds: {
+      doc: 'Lifetime of a captcha answer.',
+      format: 'nat',
+      default: 120,
+      env: 'CAPTCHA_TTL_SECONDS',
+    },
+  },
+  rateLimit: {
+    loginPerMinute: {
+      doc: 'Login attempts per client address per minute.',
+      format: 'nat',
+      default: 30,
+      env: 'RATE_LIMIT_LOGIN_PER_MINUTE',
+    },
+    registerPerMinute: {
+      doc: 'Registrations per client address per minute (at least 30).',
+      format: 'nat',
+      default: 60,
+      env: 'RATE_LIMIT_REGISTER_PER_MINUTE',
+    },
+    captchaPerMinute: {
+      doc: 'Captchas per client address per minute.',
+      format: 'nat',
+      default: 120,
+      env: 'RATE_LIMIT_CAPTCHA_PER_MINUTE',
+    },
+  },
+  log: {
+    level: { doc: 'Log level.', format: 'log-level', default: 'info', env: 'LOG_LEVEL' },
+  },
+  ws: {
+    maxFrameBytes: { doc: 'Largest client frame.', format: 'nat', default: 65536, env: 'WS_MAX_FRAME_BYTES' },
+    framesPerSecond: {
+      doc: 'Client frames allowed per second per connection.',
+      format: 'nat',
+      default: 20,
+      env: 'WS_FRAMES_PER_SECOND',
+    },
+    maxConnectionsPerUser: {
+      doc: 'Concurrent connections per user.',
+      format: 'nat',
+      default: 10,
+      env: 'WS_MAX_CONNECTIONS_PER_USER',
+    },
+    maxBufferedBytes: {
+      doc: 'Send buffer size past which a connection is closed with 1013.',
+      format: 'nat',
+      default: 1048576,
+      env: 'WS_MAX_BUFFERED_BYTES',
+    },
+    pingIntervalSeconds: {
+      doc: 'Heartbeat interval; a connection that misses a pong is dropped.',
+      format: 'nat',
+      default: 30,
+      env: 'WS_PING_INTERVAL_SECONDS',
+    },
+  },
+  presence: {
+    ttlSeconds: {
+      doc: 'How long an instance registration lives without refresh; a dead instance users go offline after this.',
+      format: 'nat',
+      default: 30,
+      env: 'PRESENCE_TTL_SECONDS',
+    },
+  },
+  groups: {
+    maxMembersLimit: {
+      doc: 'Largest maxMembers a group may have.',
+      format: 'nat',
+      default: 5000,
+      env: 'GROUPS_MAX_MEMBERS_LIMIT',
+    },
+    defaultMaxMembers: {
+      doc: 'maxMembers of a group created without one.',
+      format: 'nat',
+      default: 500,
+      env: 'GROUPS_DEFAULT_MAX_MEMBERS',
+    },
+  },
+  messages: {
+    recallSeconds: {
+      doc: 'How long a sender may recall a message.',
+      format: 'nat',
+      default: 120,
+      env: 'MESSAGES_RECALL_SECONDS',
+    },
+  },
+  world: {
+    enabled: {
+      doc: 'Whether the world channel w:world is open.',
+      format: Boolean,
+      default: true,
+      env: 'WORLD_ENABLED',
+    },
+  },
+};

@@ -1,0 +1,95 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { randomToken } from '../shared/ids';
+import {
+  AppError,
+  PayloadTooLargeError,
+  ValidationError,
+  errorBody,
+  toAppError,
+  NotFoundError,
+} from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Gives each request an id (the client's X-Request-Id when it is sane) and echoes it. */
+export function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    req.id = given && REQUEST_ID_RE.test(given) ? given : randomToken(12);
+    res.setHeader('X-Request-Id', req.id);
+    next();
+  };
+}
+
+/** The route template of a request (`/api/v1/users/:userId`), or `unmatched`. */
+export function routeOf(req: Request): string {
+  const path = (req.route as { path?: string } | undefined)?.path;
+  return typeof path === 'string' ? path : 'unmatched';
+}
+
+/** One log line and one histogram sample per request, written when the response ends. */
+export function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeOf(req);
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (req.path === '/healthz' || req.path === '/metrics') return;
+      const line = {
+        reqId: req.id,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        latencyMs: Math.round(seconds * 1e6) / 1e3,
+        userId: req.auth?.userId ?? null,
+        ip: req.ip,
+        errorCode: res.locals.errorCode ?? undefined,
+      };
+      if (res.statusCode >= 500) logger.error(line, 'request');
+      else logger.info(line, 'request');
+    });
+    next();
+  };
+}
+
+/** JSON 404 for routes nobody serves. */
+export function notFound(): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    next(new NotFoundError(`No route for ${req.method} ${req.path}`));
+  };
+}
+
+/** Turns every error into the contract's envelope; logs unexpected ones with their cause. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const appErr = fromExpressError(err);
+    if (appErr.status >= 500) logger.error({ reqId: req.id, err: appErr.cause ?? err }, appErr.message);
+    res.locals.errorCode = appErr.code;
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (appErr.headers) res.set(appErr.headers);
+    res.status(appErr.status).json(errorBody(appErr, req.id ?? null));
+  };
+}
+
+/** Maps body-parser failures to contract errors; everything else through toAppError. */
+function fromExpressError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e?.type === 'entity.too.large') return new PayloadTooLargeError('Request body is too large');
+  if (e?.type === 'entity.parse.failed') {
+    return new ValidationError('Malformed JSON body', [{ field: 'body', message: 'malformed JSON' }]);
+  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported body encoding');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError('BAD_REQUEST', e.status, 'Bad request');
+  }
+  return toAppError(err);
+}

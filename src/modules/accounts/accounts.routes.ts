@@ -1,0 +1,388 @@
+import type { Request, Router } from 'express';
+import { body, query } from 'express-validator';
+import { validate } from '../../shared/validation';
+import {
+  ID_RE,
+  idParam,
+  limitOf,
+  optionalString,
+  optionalUrl,
+  pageQuery,
+  requiredString,
+} from '../../shared/validators';
+import { authOf, requireAuth } from './auth.middleware';
+import type { AccountsService } from './accounts.service';
+import type { CaptchaService } from './captcha.service';
+import type { RateLimit } from './login-throttle';
+import type { TokenService } from './tokens';
+
+export interface AccountsRoutesDeps {
+  accounts: AccountsService;
+  captcha: CaptchaService;
+  tokens: TokenService;
+  limits: { login: RateLimit; register: RateLimit; captcha: RateLimit };
+}
+
+const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
+const PRESENCES = ['online', 'away', 'busy', 'invisible'];
+
+const birthDate = body('birthDate')
+  .optional({ values: 'null' })
+  .isString()
+  .withMessage('must be a date YYYY-MM-DD')
+  .bail()
+  .isISO8601({ strict: true, strictSeparator: true })
+  .withMessage('must be a date YYYY-MM-DD')
+  .bail()
+  .matches(/^\d{4}-\d{2}-\d{2}$/)
+  .withMessage('must be a date YYYY-MM-DD')
+  .bail()
+  .custom((v: string) => v >= '1900-01-01' && v <= new Date().toISOString().slice(0, 10))
+  .withMessage('must be between 1900-01-01 and today');
+
+const captchaFields = [optionalString('captchaId', 1, 64), optionalString('captchaCode', 1, 16)];
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * @openapi
+ * components:
+ *   schemas:
+ *     User:
+ *       type: object
+ *       required: [id, username, nickname, avatar, birthDate, presence, online, createdAt]
+ *       properties:
+ *         id: { type: string, example: "42" }
+ *         username: { type: string, example: alice }
+ *         nickname: { type: string, example: Alice }
+ *         avatar: { type: string, nullable: true, example: "https://cdn.example.com/a.png" }
+ *         birthDate: { type: string, format: date, nullable: true }
+ *         presence: { type: string, enum: [online, away, busy, invisible, offline] }
+ *         online: { type: boolean }
+ *         createdAt: { type: string, format: date-time }
+ *     PrivateUser:
+ *       allOf:
+ *         - $ref: '#/components/schemas/User'
+ *         - type: object
+ *           properties:
+ *             role: { type: string, enum: [user, admin] }
+ *             updatedAt: { type: string, format: date-time }
+ *     Session:
+ *       type: object
+ *       properties:
+ *         user: { $ref: '#/components/schemas/PrivateUser' }
+ *         token: { type: string, description: "Bearer token for Authorization and the WebSocket" }
+ *         expiresAt: { type: string, format: date-time }
+ *     UserPage:
+ *       type: object
+ *       properties:
+ *         items: { type: array, items: { $ref: '#/components/schemas/User' } }
+ *         nextCursor: { type: string, nullable: true }
+ */
+export function accountsRoutes(deps: AccountsRoutesDeps) {
+  const auth = requireAuth(deps.tokens);
+  return (router: Router): void => {
+    /**
+     * @openapi
+     * /api/v1/captcha:
+     *   get:
+     *     tags: [Accounts]
+     *     summary: A new captcha (SVG); its answer expires after captcha.ttlSeconds and works once
+     *     security: []
+     *     responses:
+     *       200:
+     *         description: the captcha
+     *         content:
+     *           application/json:
+     *             schema:
+     *               type: object
+     *               properties:
+     *                 captchaId: { type: string }
+     *                 svg: { type: string, description: SVG markup }
+     *       429: { $ref: '#/components/responses/RateLimited' }
+     */
+    router.get('/api/v1/captcha', async (req, res) => {
+      await deps.limits.captcha.consume(clientIp(req));
+      res.set('Cache-Control', 'no-store');
+      res.json(await deps.captcha.create());
+    });
+
+    /**
+     * @openapi
+     * /api/v1/auth/register:
+     *   post:
+     *     tags: [Accounts]
+     *     summary: Create an account (captcha required unless captcha.enabled is false)
+     *     security: []
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             required: [username, password]
+     *             additionalProperties: false
+     *             properties:
+     *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: unique ignoring case }
+     *               password: { type: string, minLength: 8, maxLength: 128, description: at least three of lower, upper, digit, symbol }
+     *               nickname: { type: string, minLength: 1, maxLength: 64 }
+     *               birthDate: { type: string, format: date, nullable: true }
+     *               captchaId: { type: string }
+     *               captchaCode: { type: string }
+     *     responses:
+     *       201:
+     *         description: created; signed in
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Session' } } }
+     *       400: { description: "VALIDATION_FAILED, CAPTCHA_INVALID or WEAK_PASSWORD", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       409: { description: USERNAME_TAKEN, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
+     */
+    router.post(
+      '/api/v1/auth/register',
+      validate(
+        requiredString('username', 3, 32)
+          .bail()
+          .matches(USERNAME_RE)
+          .withMessage('may contain only letters, digits, _ . -'),
+        requiredString('password', 1, 128),
+        optionalString('nickname', 1, 64)
+          .bail()
+          .custom((v: string) => v.trim().length > 0)
+          .withMessage('must not be blank'),
+        birthDate,
+        ...captchaFields,
+      ),
+      async (req, res) => {
+        await deps.limits.register.consume(clientIp(req));
+        const b = req.body as Record<string, string | undefined>;
+        const session = await deps.accounts.register({
+          username: b.username!,
+          password: b.password!,
+          nickname: b.nickname,
+          birthDate: b.birthDate ?? null,
+          captchaId: b.captchaId,
+          captchaCode: b.captchaCode,
+        });
+        res.status(201).json(session);
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/auth/login:
+     *   post:
+     *     tags: [Accounts]
+     *     summary: Sign in; after 3 failures for a username from one address the captcha is required
+     *     security: []
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             required: [username, password]
+     *             additionalProperties: false
+     *             properties:
+     *               username: { type: string }
+     *               password: { type: string }
+     *               captchaId: { type: string }
+     *               captchaCode: { type: string }
+     *     responses:
+     *       200:
+     *         description: signed in
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Session' } } }
+     *       400: { description: "VALIDATION_FAILED, CAPTCHA_REQUIRED or CAPTCHA_INVALID", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       401: { description: "INVALID_CREDENTIALS (the same for an unknown user and a wrong password)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       403: { description: ACCOUNT_DISABLED, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
+     */
+    router.post(
+      '/api/v1/auth/login',
+      validate(requiredString('username', 1, 64), requiredString('password', 1, 128), ...captchaFields),
+      async (req, res) => {
+        const ip = clientIp(req);
+        await deps.limits.login.consume(ip);
+        const b = req.body as Record<string, string | undefined>;
+        res.json(
+          await deps.accounts.login({
+            username: b.username!,
+            password: b.password!,
+            captchaId: b.captchaId,
+            captchaCode: b.captchaCode,
+            ip,
+          }),
+        );
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/auth/logout:
+     *   post:
+     *     tags: [Accounts]
+     *     summary: Revoke the token used for this request
+     *     responses:
+     *       204: { description: signed out }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     */
+    router.post('/api/v1/auth/logout', auth, validate(), async (req, res) => {
+      await deps.accounts.logout(authOf(req));
+      res.status(204).end();
+    });
+
+    /**
+     * @openapi
+     * /api/v1/users/me:
+     *   get:
+     *     tags: [Accounts]
+     *     summary: The caller, with private fields
+     *     responses:
+     *       200: { description: the caller, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *   patch:
+     *     tags: [Accounts]
+     *     summary: Change the caller's profile
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             additionalProperties: false
+     *             properties:
+     *               nickname: { type: string, minLength: 1, maxLength: 64 }
+     *               avatar: { type: string, nullable: true, format: uri, maxLength: 1024, description: http or https URL }
+     *               birthDate: { type: string, format: date, nullable: true }
+     *               presence: { type: string, enum: [online, away, busy, invisible] }
+     *     responses:
+     *       200: { description: the updated user, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     */
+    router.get('/api/v1/users/me', auth, async (req, res) => {
+      res.json(await deps.accounts.me(authOf(req).userId));
+    });
+
+    router.patch(
+      '/api/v1/users/me',
+      auth,
+      validate(
+        optionalString('nickname', 1, 64)
+          .bail()
+          .custom((v: string) => v.trim().length > 0)
+          .withMessage('must not be blank'),
+        optionalUrl('avatar'),
+        birthDate,
+        body('presence')
+          .optional()
+          .isIn(PRESENCES)
+          .withMessage(`must be one of ${PRESENCES.join(', ')}`),
+      ),
+      async (req, res) => {
+        const b = req.body as Record<string, string | null | undefined>;
+        res.json(
+          await deps.accounts.updateProfile(authOf(req).userId, {
+            nickname: b.nickname?.trim(),
+            avatar: b.avatar,
+            birthDate: b.birthDate,
+            presence: b.presence as 'online' | undefined,
+          }),
+        );
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/users/me/password:
+     *   put:
+     *     tags: [Accounts]
+     *     summary: Change the password; every other token of the caller is revoked
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             required: [oldPassword, newPassword]
+     *             additionalProperties: false
+     *             properties:
+     *               oldPassword: { type: string }
+     *               newPassword: { type: string, minLength: 8, maxLength: 128 }
+     *     responses:
+     *       204: { description: changed }
+     *       400: { description: "VALIDATION_FAILED or WEAK_PASSWORD", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { description: "INVALID_CREDENTIALS: the old password is wrong", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     */
+    router.put(
+      '/api/v1/users/me/password',
+      auth,
+      validate(requiredString('oldPassword', 1, 128), requiredString('newPassword', 1, 128)),
+      async (req, res) => {
+        const b = req.body as { oldPassword: string; newPassword: string };
+        await deps.accounts.changePassword(authOf(req), b.oldPassword, b.newPassword);
+        res.status(204).end();
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/users/{userId}:
+     *   get:
+     *     tags: [Accounts]
+     *     summary: A user's public profile
+     *     parameters:
+     *       - { in: path, name: userId, required: true, schema: { type: string } }
+     *     responses:
+     *       200: { description: the user, content: { application/json: { schema: { $ref: '#/components/schemas/User' } } } }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       404: { description: "USER_NOT_FOUND (also for disabled and deleted users)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     */
+    router.get('/api/v1/users/:userId', auth, validate(idParam('userId')), async (req, res) => {
+      res.json(await deps.accounts.getPublic(String(req.params.userId), authOf(req).userId));
+    });
+
+    /**
+     * @openapi
+     * /api/v1/users:
+     *   get:
+     *     tags: [Accounts]
+     *     summary: Search active users by exact id or nickname prefix
+     *     parameters:
+     *       - { in: query, name: q, required: true, schema: { type: string, minLength: 1, maxLength: 64 } }
+     *       - { in: query, name: cursor, schema: { type: string } }
+     *       - { in: query, name: limit, schema: { type: integer, minimum: 1, maximum: 100, default: 20 } }
+     *     responses:
+     *       200: { description: a page of users, content: { application/json: { schema: { $ref: '#/components/schemas/UserPage' } } } }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     */
+    router.get(
+      '/api/v1/users',
+      auth,
+      validate(
+        query('q')
+          .isString()
+          .withMessage('is required')
+          .bail()
+          .trim()
+          .isLength({ min: 1, max: 64 })
+          .withMessage('must be 1-64 characters'),
+        ...pageQuery(100),
+        query('cursor').optional().matches(ID_RE).withMessage('must be a cursor from a previous page'),
+      ),
+      async (req, res) => {
+        res.json(
+          await deps.accounts.search(
+            String(req.query.q).trim(),
+            req.query.cursor ? String(req.query.cursor) : null,
+            limitOf(req.query.limit),
+          ),
+        );
+      },
+    );
+  };
+}

@@ -1,0 +1,246 @@
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import type { AccountsStore, PresenceChoice, ProfileChanges, UserRecord } from './accounts.store';
+import type { CaptchaService } from './captcha.service';
+import type { LoginFailures } from './login-throttle';
+import { burnPasswordCheck, hashPassword, isStrongPassword, verifyPassword } from './passwords';
+import type { TokenClaims, TokenService } from './tokens';
+
+/** Tells which users have a live connection somewhere (supplied by the gateway). */
+export interface PresenceReader {
+  onlineUserIds(userIds: string[]): Promise<Set<string>>;
+}
+
+/** Told when a user's chosen presence changes, so friends can be notified (supplied by the gateway). */
+export interface PresenceChangeListener {
+  presenceChosen(userId: string, presence: PresenceChoice): Promise<void>;
+}
+
+/** The public user object. */
+export interface PublicUser {
+  id: string;
+  username: string;
+  nickname: string;
+  avatar: string | null;
+  birthDate: string | null;
+  presence: PresenceChoice | 'offline';
+  online: boolean;
+  createdAt: string;
+}
+
+/** The caller's own user object, with private fields. */
+export interface PrivateUser extends PublicUser {
+  role: UserRecord['role'];
+  updatedAt: string;
+}
+
+export interface Session {
+  user: PrivateUser;
+  token: string;
+  expiresAt: string;
+}
+
+export interface AccountsDeps {
+  store: AccountsStore;
+  tokens: TokenService;
+  captcha: CaptchaService;
+  loginFailures: LoginFailures;
+  logger: Logger;
+  presence?: PresenceReader;
+  presenceListener?: PresenceChangeListener;
+}
+
+/** Registration, login, tokens and profiles. */
+export class AccountsService {
+  constructor(private readonly deps: AccountsDeps) {}
+
+  /** Lets the gateway plug in presence once it exists. */
+  setPresence(reader: PresenceReader, listener?: PresenceChangeListener): void {
+    this.deps.presence = reader;
+    this.deps.presenceListener = listener;
+  }
+
+  /** Creates an account after checking the captcha; returns a session. */
+  async register(input: {
+    username: string;
+    password: string;
+    nickname?: string;
+    birthDate?: string | null;
+    captchaId?: string;
+    captchaCode?: string;
+  }): Promise<Session> {
+    if (!isStrongPassword(input.password)) {
+      throw new ValidationError(
+        'Password needs 8-128 characters with at least three of: lower case, upper case, digit, symbol',
+        [{ field: 'password', message: 'too weak' }],
+        'WEAK_PASSWORD',
+      );
+    }
+    if (this.deps.captcha.enabled && !(await this.deps.captcha.verify(input.captchaId, input.captchaCode))) {
+      throw new ValidationError('Captcha answer is wrong or expired', undefined, 'CAPTCHA_INVALID');
+    }
+    if (await this.deps.store.findByUsername(input.username))
+      throw new ConflictError('Username is taken', 'USERNAME_TAKEN');
+    const user = await this.deps.store.create({
+      username: input.username,
+      passwordHash: await hashPassword(input.password),
+      nickname: input.nickname?.trim() || input.username,
+      birthDate: input.birthDate ?? null,
+    });
+    this.deps.logger.info({ userId: user.id }, 'user registered');
+    return this.startSession(user);
+  }
+
+  /** Checks credentials (with the captcha after repeated failures from this address) and returns a session. */
+  async login(input: {
+    username: string;
+    password: string;
+    captchaId?: string;
+    captchaCode?: string;
+    ip: string;
+  }): Promise<Session> {
+    const { loginFailures, captcha, store } = this.deps;
+    if (captcha.enabled && (await loginFailures.captchaRequired(input.username, input.ip))) {
+      if (!input.captchaId || !input.captchaCode) {
+        throw new ValidationError('Captcha required after repeated failures', undefined, 'CAPTCHA_REQUIRED');
+      }
+      if (!(await captcha.verify(input.captchaId, input.captchaCode))) {
+        throw new ValidationError('Captcha answer is wrong or expired', undefined, 'CAPTCHA_INVALID');
+      }
+    }
+    const user = await store.findByUsername(input.username);
+    const ok = user?.passwordHash
+      ? await verifyPassword(input.password, user.passwordHash)
+      : (await burnPasswordCheck(input.password), false);
+    if (!user || !ok) {
+      await loginFailures.recordFailure(input.username, input.ip);
+      throw new UnauthenticatedError('Invalid username or password', 'INVALID_CREDENTIALS');
+    }
+    if (user.status !== 'active') {
+      throw new ForbiddenError('This account is disabled', 'ACCOUNT_DISABLED');
+    }
+    await loginFailures.reset(input.username, input.ip);
+    return this.startSession(user);
+  }
+
+  /** Revokes the token the caller used. */
+  async logout(claims: TokenClaims): Promise<void> {
+    await this.deps.tokens.revoke(claims);
+  }
+
+  /** The caller with private fields; UNAUTHENTICATED when the account is gone or disabled. */
+  async me(userId: string): Promise<PrivateUser> {
+    const user = await this.deps.store.findById(userId);
+    if (!user || user.status !== 'active') throw new UnauthenticatedError('Account is no longer active');
+    return this.toPrivate(user);
+  }
+
+  /** Updates the caller's profile. */
+  async updateProfile(userId: string, changes: ProfileChanges): Promise<PrivateUser> {
+    const before = await this.deps.store.findById(userId);
+    if (!before || before.status !== 'active') throw new UnauthenticatedError('Account is no longer active');
+    const user = await this.deps.store.updateProfile(userId, changes);
+    if (!user) throw new UnauthenticatedError('Account is no longer active');
+    if (changes.presence && changes.presence !== before.presence && this.deps.presenceListener) {
+      await this.deps.presenceListener.presenceChosen(userId, changes.presence);
+    }
+    return this.toPrivate(user);
+  }
+
+  /** Changes the password after checking the old one; every other token of the user is revoked. */
+  async changePassword(claims: TokenClaims, oldPassword: string, newPassword: string): Promise<void> {
+    const user = await this.deps.store.findById(claims.userId);
+    if (!user || user.status !== 'active' || !user.passwordHash)
+      throw new UnauthenticatedError('Account is no longer active');
+    if (!(await verifyPassword(oldPassword, user.passwordHash))) {
+      throw new ForbiddenError('Old password is wrong', 'INVALID_CREDENTIALS');
+    }
+    if (!isStrongPassword(newPassword)) {
+      throw new ValidationError(
+        'Password needs 8-128 characters with at least three of: lower case, upper case, digit, symbol',
+        [{ field: 'newPassword', message: 'too weak' }],
+        'WEAK_PASSWORD',
+      );
+    }
+    await this.deps.store.updatePassword(user.id, await hashPassword(newPassword));
+    await this.deps.tokens.revokeAllOf(user.id, claims.jti);
+  }
+
+  /** A user's public profile as `viewerId` sees it; NOT_FOUND for unknown, disabled or deleted users. */
+  async getPublic(userId: string, viewerId: string): Promise<PublicUser> {
+    const user = await this.deps.store.findById(userId);
+    if (!user || user.status !== 'active') throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+    if (user.id === viewerId) return this.toPrivate(user);
+    const [pub] = await this.toPublic([user]);
+    return pub;
+  }
+
+  /** Active users by exact id or nickname prefix, paged by id. */
+  async search(
+    q: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
+    const rows = await this.deps.store.search(q, cursor, limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      items: await this.toPublic(page),
+      nextCursor: rows.length > limit ? page[page.length - 1].id : null,
+    };
+  }
+
+  /** Public objects of several users (for other modules: friends lists, members). */
+  async toPublic(users: UserRecord[]): Promise<PublicUser[]> {
+    const visible = users.filter((u) => u.presence !== 'invisible').map((u) => u.id);
+    const online =
+      visible.length && this.deps.presence
+        ? await this.deps.presence.onlineUserIds(visible)
+        : new Set<string>();
+    return users.map((u) => {
+      const isOnline = online.has(u.id);
+      return { ...baseFields(u), presence: isOnline ? u.presence : 'offline', online: isOnline };
+    });
+  }
+
+  /** Public objects of the users with these ids, in the given order, skipping unknown ids. */
+  async publicUsersByIds(ids: string[]): Promise<Map<string, PublicUser>> {
+    const users = await this.deps.store.findByIds([...new Set(ids)]);
+    const pubs = await this.toPublic(users);
+    return new Map(pubs.map((p) => [p.id, p]));
+  }
+
+  private async toPrivate(user: UserRecord): Promise<PrivateUser> {
+    const online = this.deps.presence
+      ? (await this.deps.presence.onlineUserIds([user.id])).has(user.id)
+      : false;
+    return {
+      ...baseFields(user),
+      presence: user.presence,
+      online,
+      role: user.role,
+      updatedAt: user.updatedAt.toISOString(),
+    };
+  }
+
+  private async startSession(user: UserRecord): Promise<Session> {
+    const { token, claims } = this.deps.tokens.issue(user.id);
+    return { user: await this.toPrivate(user), token, expiresAt: new Date(claims.expiresAt).toISOString() };
+  }
+}
+
+function baseFields(u: UserRecord) {
+  return {
+    id: u.id,
+    username: u.username,
+    nickname: u.nickname,
+    avatar: u.avatar,
+    birthDate: u.birthDate,
+    createdAt: u.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,137 @@
+import type { Pool } from '../../infra/mysql';
+import { isDuplicateKey } from '../../infra/mysql';
+import { ConflictError } from '../../shared/errors';
+import type {
+  AccountsStore,
+  NewUser,
+  ProfileChanges,
+  UserRecord,
+  UserRole,
+  UserStatus,
+} from './accounts.store';
+
+interface UserRow {
+  id: string;
+  username: string;
+  domain: string;
+  password_hash: string | null;
+  nickname: string;
+  avatar: string | null;
+  birth_date: Date | string | null;
+  presence: UserRecord['presence'];
+  status: UserStatus;
+  role: UserRole;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'id, username, domain, password_hash, nickname, avatar, DATE_FORMAT(birth_date, "%Y-%m-%d") AS birth_date, presence, status, role, created_at, updated_at';
+
+function toRecord(r: UserRow): UserRecord {
+  return {
+    id: String(r.id),
+    username: r.username,
+    domain: r.domain,
+    passwordHash: r.password_hash,
+    nickname: r.nickname,
+    avatar: r.avatar,
+    birthDate: r.birth_date === null ? null : String(r.birth_date),
+    presence: r.presence,
+    status: r.status,
+    role: r.role,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Escapes LIKE wildcards so user input matches literally. */
+function likePrefix(q: string): string {
+  return q.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+}
+
+/** Accounts in MySQL. */
+export class MysqlAccountsStore implements AccountsStore {
+  constructor(private readonly pool: Pool) {}
+
+  async create(user: NewUser): Promise<UserRecord> {
+    try {
+      const [res] = await this.pool.execute(
+        'INSERT INTO users (username, password_hash, nickname, birth_date) VALUES (?, ?, ?, ?)',
+        [user.username, user.passwordHash, user.nickname, user.birthDate],
+      );
+      const id = String((res as { insertId: number | string }).insertId);
+      const created = await this.findById(id);
+      if (!created) throw new Error('user vanished after insert');
+      return created;
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new ConflictError('Username is taken', 'USERNAME_TAKEN');
+      throw err;
+    }
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const [rows] = await this.pool.execute(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]);
+    const r = (rows as UserRow[])[0];
+    return r ? toRecord(r) : null;
+  }
+
+  async findByIds(ids: string[]): Promise<UserRecord[]> {
+    if (ids.length === 0) return [];
+    const [rows] = await this.pool.query(`SELECT ${COLUMNS} FROM users WHERE id IN (?)`, [ids]);
+    return (rows as UserRow[]).map(toRecord);
+  }
+
+  async findByUsername(username: string): Promise<UserRecord | null> {
+    const [rows] = await this.pool.execute(
+      `SELECT ${COLUMNS} FROM users WHERE username = ? AND domain = ''`,
+      [username],
+    );
+    const r = (rows as UserRow[])[0];
+    return r ? toRecord(r) : null;
+  }
+
+  async updateProfile(id: string, changes: ProfileChanges): Promise<UserRecord | null> {
+    const sets: string[] = [];
+    const values: Array<string | null> = [];
+    const columns: Record<keyof ProfileChanges, string> = {
+      nickname: 'nickname',
+      avatar: 'avatar',
+      birthDate: 'birth_date',
+      presence: 'presence',
+    };
+    for (const key of Object.keys(columns) as Array<keyof ProfileChanges>) {
+      if (changes[key] !== undefined) {
+        sets.push(`${columns[key]} = ?`);
+        values.push(changes[key] ?? null);
+      }
+    }
+    if (sets.length)
+      await this.pool.execute(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`, [...values, id]);
+    return this.findById(id);
+  }
+
+  async updatePassword(id: string, passwordHash: string): Promise<void> {
+    await this.pool.execute('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, id]);
+  }
+
+  async setStatus(id: string, status: UserStatus): Promise<void> {
+    await this.pool.execute('UPDATE users SET status = ? WHERE id = ?', [status, id]);
+  }
+
+  async setRole(id: string, role: UserRole): Promise<void> {
+    await this.pool.execute('UPDATE users SET role = ? WHERE id = ?', [role, id]);
+  }
+
+  async search(q: string, afterId: string | null, limit: number): Promise<UserRecord[]> {
+    const after = afterId ?? '0';
+    const isId = /^[1-9]\d{0,18}$/.test(q);
+    const [rows] = await this.pool.query(
+      `SELECT ${COLUMNS} FROM users
+        WHERE status = 'active' AND id > ? AND (nickname LIKE ? ${isId ? 'OR id = ?' : ''})
+        ORDER BY id ASC LIMIT ?`,
+      isId ? [after, likePrefix(q), q, limit] : [after, likePrefix(q), limit],
+    );
+    return (rows as UserRow[]).map(toRecord);
+  }
+}

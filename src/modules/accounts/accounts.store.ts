@@ -1,0 +1,56 @@
+/** Presence a user chooses for themself. */
+export type PresenceChoice = 'online' | 'away' | 'busy' | 'invisible';
+export type UserStatus = 'active' | 'disabled' | 'deleted';
+export type UserRole = 'user' | 'admin';
+
+/** A user row as the store returns it (ids are decimal strings). */
+export interface UserRecord {
+  id: string;
+  username: string;
+  domain: string;
+  passwordHash: string | null;
+  nickname: string;
+  avatar: string | null;
+  birthDate: string | null;
+  presence: PresenceChoice;
+  status: UserStatus;
+  role: UserRole;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  nickname: string;
+  birthDate: string | null;
+}
+
+export interface ProfileChanges {
+  nickname?: string;
+  avatar?: string | null;
+  birthDate?: string | null;
+  presence?: PresenceChoice;
+}
+
+/** Storage of accounts. */
+export interface AccountsStore {
+  /** Inserts a user; throws UsernameTakenError when the username exists (case-insensitively). */
+  create(user: NewUser): Promise<UserRecord>;
+  /** The user with this id, whatever its status; null when none. */
+  findById(id: string): Promise<UserRecord | null>;
+  /** Users with these ids (any status), in no particular order. */
+  findByIds(ids: string[]): Promise<UserRecord[]>;
+  /** The local user with this username (case-insensitive); null when none. */
+  findByUsername(username: string): Promise<UserRecord | null>;
+  /** Applies profile changes and returns the updated user; null when none. */
+  updateProfile(id: string, changes: ProfileChanges): Promise<UserRecord | null>;
+  /** Replaces the password hash. */
+  updatePassword(id: string, passwordHash: string): Promise<void>;
+  /** Sets the status (active, disabled, deleted). */
+  setStatus(id: string, status: UserStatus): Promise<void>;
+  /** Sets the role. */
+  setRole(id: string, role: UserRole): Promise<void>;
+  /** Active users whose id equals `q` or whose nickname starts with `q`, by id ascending after `afterId`. */
+  search(q: string, afterId: string | null, limit: number): Promise<UserRecord[]>;
+}

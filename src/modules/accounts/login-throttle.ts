@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis, RedisKeys } from '../../infra/redis';
+import { RateLimitedError } from '../../shared/errors';
+
+/** A fixed-window limiter per key (client address) that throws RATE_LIMITED with Retry-After. */
+export class RateLimit {
+  private readonly limiter: RateLimiterRedis;
+
+  constructor(redis: Redis, keys: RedisKeys, name: string, pointsPerMinute: number) {
+    this.limiter = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: keys.key('rl', name),
+      points: Math.max(1, pointsPerMinute),
+      duration: 60,
+    });
+  }
+
+  /** Counts one attempt for `key`; throws RATE_LIMITED when over the limit. */
+  async consume(key: string): Promise<void> {
+    try {
+      await this.limiter.consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new RateLimitedError(err.msBeforeNext / 1000);
+      throw err;
+    }
+  }
+}
+
+/**
+ * Failed logins per (username, client address). Counting per pair means nobody can force the captcha
+ * on someone else's logins from their own address, and no account is ever locked.
+ */
+export class LoginFailures {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly threshold: number,
+    private readonly windowSeconds: number,
+  ) {}
+
+  /** True when this pair has failed often enough that the captcha is required. */
+  async captchaRequired(username: string, ip: string): Promise<boolean> {
+    const n = Number((await this.redis.get(this.key(username, ip))) ?? 0);
+    return n >= this.threshold;
+  }
+
+  /** Records one failure. */
+  async recordFailure(username: string, ip: string): Promise<void> {
+    const key = this.key(username, ip);
+    await this.redis.multi().incr(key).expire(key, this.windowSeconds).exec();
+  }
+
+  /** Forgets the failures after a successful login. */
+  async reset(username: string, ip: string): Promise<void> {
+    await this.redis.del(this.key(username, ip));
+  }
+
+  private key(username: string, ip: string): string {
+    const h = createHash('sha256')
+      .update(`${username.toLowerCase()}\n${ip}`)
+      .digest('base64url')
+      .slice(0, 22);
+    return this.keys.key('auth', 'login-fail', h);
+  }
+}

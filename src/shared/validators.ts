@@ -1,0 +1,65 @@
+import { body, param, query, type ValidationChain } from 'express-validator';
+
+/** A decimal id as used for users, groups and requests. */
+export const ID_RE = /^[1-9]\d{0,18}$/;
+
+/** Path parameter that must be an id. */
+export function idParam(name: string): ValidationChain {
+  return param(name).matches(ID_RE).withMessage('must be an id');
+}
+
+/** Optional `?cursor` (opaque string) and `?limit` (1..max, default given). */
+export function pageQuery(max = 100): ValidationChain[] {
+  return [
+    query('cursor')
+      .optional()
+      .isString()
+      .isLength({ min: 1, max: 200 })
+      .withMessage('must be a cursor from a previous page'),
+    query('limit').optional().isInt({ min: 1, max }).withMessage(`must be an integer from 1 to ${max}`),
+  ];
+}
+
+/** Reads `?limit` with a default. */
+export function limitOf(value: unknown, fallback = 20): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** A required string body field of bounded length. */
+export function requiredString(field: string, min: number, max: number): ValidationChain {
+  return body(field)
+    .exists({ values: 'null' })
+    .withMessage('is required')
+    .bail()
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .isLength({ min, max })
+    .withMessage(`must be ${min}-${max} characters`);
+}
+
+/** An optional string body field of bounded length (null allowed when `nullable`). */
+export function optionalString(field: string, min: number, max: number, nullable = false): ValidationChain {
+  return body(field)
+    .optional({ values: nullable ? 'null' : 'undefined' })
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .isLength({ min, max })
+    .withMessage(`must be ${min}-${max} characters`);
+}
+
+/** An optional http(s) URL of bounded length (null allowed). */
+export function optionalUrl(field: string, max = 1024): ValidationChain {
+  return body(field)
+    .optional({ values: 'null' })
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .isLength({ max })
+    .withMessage(`must be at most ${max} characters`)
+    .bail()
+    .isURL({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+    .withMessage('must be an http or https URL');
+}

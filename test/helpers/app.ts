@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import request from 'supertest';
+import { loadConfig, type Config, type DeepPartial } from '../../src/config';
+import { createLogger } from '../../src/shared/logger';
+import { startInstance, type Instance } from '../../src/server';
+import { parseMysqlUrl } from '../../src/infra/mysql';
+
+const BASE_MYSQL = process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/jim';
+const BASE_REDIS = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
+
+/** A fresh database name and Redis prefix for one test file. */
+export function isolation(): { mysqlUrl: string; prefix: string; database: string } {
+  const tag = randomBytes(5).toString('hex');
+  const u = new URL(BASE_MYSQL);
+  u.pathname = `/jim_t_${tag}`;
+  return { mysqlUrl: u.toString(), prefix: `jimt:${tag}:`, database: `jim_t_${tag}` };
+}
+
+/** Test config: port 0, silent logs, captcha off unless asked, its own database and prefix. */
+export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation()): Config {
+  return loadConfig({
+    env: { NODE_ENV: 'test' },
+    overrides: deepMerge(
+      {
+        server: { port: 0, host: '127.0.0.1', workers: 1, shutdownTimeoutMs: 2000 },
+        mysql: { url: iso.mysqlUrl, poolSize: 5 },
+        redis: { url: BASE_REDIS, prefix: iso.prefix },
+        captcha: { enabled: false },
+        log: { level: process.env.TEST_LOG_LEVEL || 'silent' },
+      },
+      overrides as Record<string, unknown>,
+    ) as DeepPartial<Config>,
+  });
+}
+
+export interface TestApp {
+  instance: Instance;
+  http: ReturnType<typeof request>;
+  close: () => Promise<void>;
+}
+
+/** Boots a real instance on MariaDB and Redis with isolated data; close() stops it and drops the data. */
+export async function startTestApp(overrides: DeepPartial<Config> = {}): Promise<TestApp> {
+  const config = testConfig(overrides);
+  const instance = await startInstance(config, createLogger({ level: config.log.level }));
+  return {
+    instance,
+    http: request(instance.url),
+    close: async () => {
+      const prefix = config.redis.prefix;
+      const redis = instance.redis.command;
+      const keys = await scanKeys(redis, `${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await instance.stop();
+      await dropDatabase(config.mysql.url);
+    },
+  };
+}
+
+async function scanKeys(redis: Instance['redis']['command'], pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Drops a test database. */
+export async function dropDatabase(url: string): Promise<void> {
+  const { options, database } = parseMysqlUrl(url);
+  const conn = await mysql.createConnection(options);
+  await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await conn.end();
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object'
+        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+let userCounter = 0;
+
+/** Registers a user through the API (captcha off) and returns its session. */
+export async function registerUser(
+  app: TestApp,
+  fields: { username?: string; password?: string; nickname?: string } = {},
+): Promise<{ id: string; token: string; username: string; password: string }> {
+  const username = fields.username ?? `u${process.pid % 1000}_${Date.now() % 100000}_${++userCounter}`;
+  const password = fields.password ?? 'Passw0rd!';
+  const res = await app.http
+    .post('/api/v1/auth/register')
+    .send({ username, password, ...(fields.nickname ? { nickname: fields.nickname } : {}) });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.user.id, token: res.body.token, username, password };
+}
