@@ -1,0 +1,39 @@
+/** What the gateway offers the feature modules. */
+
+/** A server → client frame. */
+export interface ServerEvent<T = unknown> {
+  type: string;
+  data: T;
+}
+
+/** Reaches users' connections on whichever instance holds them. */
+export interface Delivery {
+  /** Sends the event to every connection (device) of these users, on any instance. */
+  deliver(userIds: readonly string[], event: ServerEvent): Promise<void>;
+}
+
+/** The connection a client frame came from. */
+export interface FrameContext {
+  userId: string;
+  connectionId: string;
+  /** Writes a frame to this connection only (an `ack` or an `error`). */
+  reply(event: ServerEvent): void;
+}
+
+/** A client frame `{type, id?, data?}` after JSON parsing. */
+export interface ClientFrame {
+  type: string;
+  id?: string;
+  data?: unknown;
+}
+
+/** Handles one type of client frame; a thrown AppError becomes an `error` frame with the frame's id. */
+export type FrameHandler = (ctx: FrameContext, frame: ClientFrame) => Promise<void>;
+
+/** Lets modules handle client frame types (`send`, `typing`, `read`). */
+export interface FrameRouter {
+  onFrame(type: string, handler: FrameHandler): void;
+}
+
+/** Who hears about a user's presence changes (the friends module supplies it). */
+export type PresenceAudience = (userId: string) => Promise<string[]>;

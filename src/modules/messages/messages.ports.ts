@@ -1,0 +1,25 @@
+/** What messaging needs from the social graph (implemented by the friends and groups modules). */
+
+export type GroupRole = 'owner' | 'admin' | 'member';
+
+export interface SocialPolicy {
+  /** Throws NOT_FRIENDS (403) unless both are friends, BLOCKED (403) when the peer blocks the sender. */
+  assertCanMessageUser(senderId: string, peerId: string): Promise<void>;
+  /**
+   * Throws CONVERSATION_NOT_FOUND (404) for an unknown or dissolved group, NOT_A_MEMBER (403),
+   * MUTED (403) when the member is muted or mute-all applies to a plain member.
+   */
+  assertCanSpeakInGroup(senderId: string, groupId: string): Promise<void>;
+  /** Ids of every member of the group (for fan-out); empty when the group does not exist. */
+  groupMemberIds(groupId: string): Promise<string[]>;
+  /** The user's role in the group, or null when not a member. */
+  groupRole(groupId: string, userId: string): Promise<GroupRole | null>;
+}
+
+/** Hooks the friends module calls; messaging implements them. */
+export interface FriendshipHooks {
+  /** A friendship started by accepting a request; `greeting` (may be null) becomes message seq 1. */
+  friendshipStarted(requesterId: string, accepterId: string, greeting: string | null): Promise<void>;
+  /** A friendship was deleted; with `deleteHistory` the private conversation is hidden for the deleter only. */
+  friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void>;
+}
