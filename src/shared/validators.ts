@@ -16,7 +16,13 @@ export function pageQuery(max = 100): ValidationChain[] {
       .isString()
       .isLength({ min: 1, max: 200 })
       .withMessage('must be a cursor from a previous page'),
-    query('limit').optional().isInt({ min: 1, max }).withMessage(`must be an integer from 1 to ${max}`),
+    query('limit')
+      .optional()
+      .isString()
+      .withMessage(`must be an integer from 1 to ${max}`)
+      .bail()
+      .isInt({ min: 1, max })
+      .withMessage(`must be an integer from 1 to ${max}`),
   ];
 }
 

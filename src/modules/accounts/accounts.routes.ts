@@ -277,6 +277,9 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
         birthDate,
         body('presence')
           .optional()
+          .isString()
+          .withMessage(`must be one of ${PRESENCES.join(', ')}`)
+          .bail()
           .isIn(PRESENCES)
           .withMessage(`must be one of ${PRESENCES.join(', ')}`),
       ),

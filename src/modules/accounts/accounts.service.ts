@@ -114,7 +114,9 @@ export class AccountsService {
         throw new ValidationError('Captcha answer is wrong or expired', undefined, 'CAPTCHA_INVALID');
       }
     }
-    const user = await store.findByUsername(input.username);
+    const found = await store.findByUsername(input.username);
+    // A deleted account answers exactly like one that never existed.
+    const user = found && found.status !== 'deleted' ? found : null;
     const ok = user?.passwordHash
       ? await verifyPassword(input.password, user.passwordHash)
       : (await burnPasswordCheck(input.password), false);
