@@ -1,0 +1,329 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import { isDuplicateKey, withTransaction, type Pool } from '../../infra/mysql';
+import { newId } from '../../shared/ids';
+import {
+  sortSummaries,
+  type AppendResult,
+  type ConversationState,
+  type ConversationSummary,
+  type MessageStore,
+  type MessageType,
+  type NewMessage,
+  type PageQuery,
+  type StateFlag,
+  type StoredMessage,
+} from './messages.store';
+
+interface MessageRow extends RowDataPacket {
+  id: string;
+  conversation_id: string;
+  seq: string | number;
+  sender_id: string;
+  type: string;
+  content: string | null;
+  client_msg_id: string;
+  status: 'normal' | 'recalled';
+  created_at: Date;
+}
+
+interface StateRow extends RowDataPacket {
+  user_id: string;
+  conversation_id: string;
+  read_seq: string | number;
+  cleared_seq: string | number;
+  pinned: number;
+  muted: number;
+  silenced: number;
+}
+
+const MESSAGE_COLUMNS =
+  'id, conversation_id, seq, sender_id, type, content, client_msg_id, status, created_at';
+const FLAG_COLUMNS: Record<StateFlag, string> = { pinned: 'pinned', muted: 'muted', silenced: 'silenced' };
+const DEADLOCK_RETRIES = 5;
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: Number(row.seq),
+    senderId: String(row.sender_id),
+    type: row.type as MessageType,
+    content: row.content === null ? null : (JSON.parse(row.content) as Record<string, unknown>),
+    clientMsgId: row.client_msg_id,
+    createdAt: new Date(row.created_at),
+    status: row.status,
+  };
+}
+
+function defaultState(userId: string, conversationId: string): ConversationState {
+  return { userId, conversationId, readSeq: 0, clearedSeq: 0, pinned: false, muted: false, silenced: false };
+}
+
+function toState(row: StateRow): ConversationState {
+  return {
+    userId: String(row.user_id),
+    conversationId: row.conversation_id,
+    readSeq: Number(row.read_seq),
+    clearedSeq: Number(row.cleared_seq),
+    pinned: Boolean(row.pinned),
+    muted: Boolean(row.muted),
+    silenced: Boolean(row.silenced),
+  };
+}
+
+function isDeadlock(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+/**
+ * Messages in MySQL/MariaDB. Seq allocation: in one transaction the conversation's counter row is
+ * incremented (its row lock serialises concurrent senders, on every instance), read back and the message
+ * inserted; any failure rolls both back, so a seq is never lost.
+ */
+export class MysqlMessageStore implements MessageStore {
+  constructor(private readonly pool: Pool) {}
+
+  async append(input: NewMessage): Promise<AppendResult> {
+    const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
+    if (original) return { message: original, existing: true };
+    if (input.participants?.length) {
+      await this.pool.query(
+        `INSERT IGNORE INTO user_conversations (user_id, conversation_id) VALUES ${input.participants
+          .map(() => '(?, ?)')
+          .join(', ')}`,
+        input.participants.flatMap((u) => [u, input.conversationId]),
+      );
+    }
+    const id = newId();
+    const content = JSON.stringify(input.content);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await withTransaction(this.pool, async (conn) => {
+          await conn.query(
+            `INSERT INTO conversations (id, last_seq, last_at) VALUES (?, 1, ?)
+             ON DUPLICATE KEY UPDATE last_seq = last_seq + 1, last_at = GREATEST(last_at, VALUES(last_at))`,
+            [input.conversationId, new Date()],
+          );
+          const [rows] = await conn.query<RowDataPacket[]>(
+            'SELECT last_seq FROM conversations WHERE id = ?',
+            [input.conversationId],
+          );
+          const seq = Number(rows[0].last_seq);
+          // Taken while holding the counter lock, so createdAt follows seq order within a conversation.
+          const createdAt = new Date();
+          await conn.query(
+            `INSERT INTO messages (id, conversation_id, seq, sender_id, type, content, client_msg_id, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'normal', ?)`,
+            [
+              id,
+              input.conversationId,
+              seq,
+              input.senderId,
+              input.type,
+              content,
+              input.clientMsgId,
+              createdAt,
+            ],
+          );
+          const message: StoredMessage = {
+            id,
+            conversationId: input.conversationId,
+            seq,
+            senderId: input.senderId,
+            type: input.type,
+            content: input.content,
+            clientMsgId: input.clientMsgId,
+            createdAt,
+            status: 'normal',
+          };
+          return { message, existing: false };
+        });
+      } catch (err) {
+        if (isDuplicateKey(err)) {
+          // A concurrent request with the same clientMsgId committed first; ours rolled back, counter included.
+          const winner = await this.findByClientMsgId(input.senderId, input.clientMsgId);
+          if (winner) return { message: winner, existing: true };
+        }
+        if (isDeadlock(err) && attempt < DEADLOCK_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  async findById(id: string): Promise<StoredMessage | null> {
+    const [rows] = await this.pool.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`,
+      [id],
+    );
+    return rows.length ? toMessage(rows[0]) : null;
+  }
+
+  private async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
+    const [rows] = await this.pool.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_msg_id = ?`,
+      [senderId, clientMsgId],
+    );
+    return rows.length ? toMessage(rows[0]) : null;
+  }
+
+  async page(conversationId: string, q: PageQuery): Promise<StoredMessage[]> {
+    const where = ['m.conversation_id = ?'];
+    const params: unknown[] = [conversationId];
+    if (q.viewerId) {
+      const state = await this.getState(q.viewerId, conversationId);
+      if (state.clearedSeq > 0) {
+        where.push('m.seq > ?');
+        params.push(state.clearedSeq);
+      }
+      where.push('NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = ? AND h.message_id = m.id)');
+      params.push(q.viewerId);
+    }
+    let ascending = false;
+    if (q.afterSeq !== undefined) {
+      where.push('m.seq > ?');
+      params.push(q.afterSeq);
+      ascending = true;
+    } else if (q.beforeSeq !== undefined) {
+      where.push('m.seq < ?');
+      params.push(q.beforeSeq);
+    }
+    params.push(q.limit);
+    const [rows] = await this.pool.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS.split(', ')
+        .map((c) => `m.${c}`)
+        .join(', ')} FROM messages m WHERE ${where.join(' AND ')}
+       ORDER BY m.seq ${ascending ? 'ASC' : 'DESC'} LIMIT ?`,
+      params,
+    );
+    const list = rows.map(toMessage);
+    return ascending ? list : list.reverse();
+  }
+
+  async recall(id: string): Promise<StoredMessage | null> {
+    await this.pool.query(
+      `UPDATE messages SET status = 'recalled', content = NULL, recalled_at = COALESCE(recalled_at, ?) WHERE id = ?`,
+      [new Date(), id],
+    );
+    return this.findById(id);
+  }
+
+  async hideForUser(userId: string, message: StoredMessage): Promise<void> {
+    await this.pool.query(
+      'INSERT IGNORE INTO message_hides (user_id, message_id, conversation_id, seq) VALUES (?, ?, ?, ?)',
+      [userId, message.id, message.conversationId, message.seq],
+    );
+  }
+
+  async lastSeq(conversationId: string): Promise<number> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT last_seq FROM conversations WHERE id = ?', [
+      conversationId,
+    ]);
+    return rows.length ? Number(rows[0].last_seq) : 0;
+  }
+
+  async getState(userId: string, conversationId: string): Promise<ConversationState> {
+    const [rows] = await this.pool.query<StateRow[]>(
+      'SELECT * FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
+      [userId, conversationId],
+    );
+    return rows.length ? toState(rows[0]) : defaultState(userId, conversationId);
+  }
+
+  async markRead(
+    userId: string,
+    conversationId: string,
+    seq: number,
+  ): Promise<{ readSeq: number; moved: boolean }> {
+    const before = await this.getState(userId, conversationId);
+    if (seq <= before.readSeq) return { readSeq: before.readSeq, moved: false };
+    await this.pool.query(
+      `INSERT INTO user_conversations (user_id, conversation_id, read_seq) VALUES (?, ?, ?)
+       ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq))`,
+      [userId, conversationId, seq],
+    );
+    const after = await this.getState(userId, conversationId);
+    return { readSeq: after.readSeq, moved: after.readSeq > before.readSeq };
+  }
+
+  async setFlag(userId: string, conversationId: string, flag: StateFlag, value: boolean): Promise<void> {
+    const column = FLAG_COLUMNS[flag];
+    await this.pool.query(
+      `INSERT INTO user_conversations (user_id, conversation_id, ${column}) VALUES (?, ?, ?)
+       ON DUPLICATE KEY UPDATE ${column} = VALUES(${column})`,
+      [userId, conversationId, value ? 1 : 0],
+    );
+  }
+
+  async mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 1',
+      [conversationId],
+    );
+    const wanted = new Set(userIds);
+    return new Set(rows.map((r) => String(r.user_id)).filter((u) => wanted.has(u)));
+  }
+
+  async clearHistory(userId: string, conversationId: string): Promise<void> {
+    const last = await this.lastSeq(conversationId);
+    await this.pool.query(
+      `INSERT INTO user_conversations (user_id, conversation_id, read_seq, cleared_seq) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE cleared_seq = GREATEST(cleared_seq, VALUES(cleared_seq)),
+                               read_seq = GREATEST(read_seq, VALUES(read_seq))`,
+      [userId, conversationId, last, last],
+    );
+  }
+
+  async summaries(userId: string, alsoConsider: readonly string[]): Promise<ConversationSummary[]> {
+    const [stateRows] = await this.pool.query<StateRow[]>(
+      'SELECT * FROM user_conversations WHERE user_id = ?',
+      [userId],
+    );
+    const states = new Map(stateRows.map((r) => [r.conversation_id, toState(r)]));
+    const ids = [...new Set([...states.keys(), ...alsoConsider])];
+    if (!ids.length) return [];
+    const [convRows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT id, last_seq, last_at FROM conversations WHERE id IN (?) AND last_seq > 0',
+      [ids],
+    );
+    const convs = convRows
+      .map((r) => ({
+        id: String(r.id),
+        lastSeq: Number(r.last_seq),
+        lastAt: new Date(r.last_at),
+        state: states.get(String(r.id)) ?? defaultState(userId, String(r.id)),
+      }))
+      .filter((c) => c.lastSeq > c.state.clearedSeq);
+    if (!convs.length) return [];
+
+    const [lastRows] = await this.pool.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${convs.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
+      convs.flatMap((c) => [c.id, c.lastSeq]),
+    );
+    const lastById = new Map(lastRows.map((r) => [r.conversation_id, toMessage(r)]));
+    const pending = convs.filter((c) => c.lastSeq > c.state.readSeq);
+    const own = new Map<string, number>();
+    if (pending.length) {
+      const [ownRows] = await this.pool.query<RowDataPacket[]>(
+        `SELECT conversation_id, COUNT(*) AS n FROM messages
+         WHERE ${pending.map(() => '(conversation_id = ? AND sender_id = ? AND seq > ?)').join(' OR ')}
+         GROUP BY conversation_id`,
+        pending.flatMap((c) => [c.id, userId, c.state.readSeq]),
+      );
+      for (const r of ownRows) own.set(String(r.conversation_id), Number(r.n));
+    }
+    return sortSummaries(
+      convs.map((c) => ({
+        conversationId: c.id,
+        lastSeq: c.lastSeq,
+        lastActivityAt: c.lastAt,
+        lastMessage: lastById.get(c.id) ?? null,
+        readSeq: c.state.readSeq,
+        unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - (own.get(c.id) ?? 0)),
+        pinned: c.state.pinned,
+        muted: c.state.muted,
+      })),
+    );
+  }
+}

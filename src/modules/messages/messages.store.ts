@@ -1,0 +1,123 @@
+import { AppError } from '../../shared/errors';
+
+/** Kinds of message payloads the contract defines. */
+export type MessageType = 'text' | 'image' | 'voice' | 'video' | 'file' | 'location' | 'emoji';
+
+/** `normal`, or `recalled` (the seq stays, the content is gone). */
+export type MessageStatus = 'normal' | 'recalled';
+
+/** A stored message, as every store returns it. */
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  type: MessageType;
+  content: Record<string, unknown> | null;
+  clientMsgId: string;
+  createdAt: Date;
+  status: MessageStatus;
+}
+
+/** What `append` needs; the store assigns id, seq and createdAt. */
+export interface NewMessage {
+  conversationId: string;
+  senderId: string;
+  type: MessageType;
+  content: Record<string, unknown>;
+  clientMsgId: string;
+  /** Users who get a per-user state row for this conversation (so it shows in their chat list). */
+  participants?: readonly string[];
+}
+
+/** Result of `append`: `existing` is true when (senderId, clientMsgId) had already been stored. */
+export interface AppendResult {
+  message: StoredMessage;
+  existing: boolean;
+}
+
+/** One user's view of one conversation. */
+export interface ConversationState {
+  userId: string;
+  conversationId: string;
+  /** Highest seq the user has read; only moves forward. */
+  readSeq: number;
+  /** Messages up to this seq are hidden for the user (delete with history). */
+  clearedSeq: number;
+  pinned: boolean;
+  muted: boolean;
+  /** Barred from speaking here by a moderator (the world channel's admin mute). */
+  silenced: boolean;
+}
+
+/** One line of a user's chat list. */
+export interface ConversationSummary {
+  conversationId: string;
+  lastSeq: number;
+  lastActivityAt: Date;
+  lastMessage: StoredMessage | null;
+  readSeq: number;
+  unreadCount: number;
+  pinned: boolean;
+  muted: boolean;
+}
+
+/** Which slice of a conversation to read; without beforeSeq/afterSeq the latest `limit`. */
+export interface PageQuery {
+  beforeSeq?: number;
+  afterSeq?: number;
+  limit: number;
+  /** Leaves out what this user hid or cleared. */
+  viewerId?: string;
+}
+
+/** Boolean per-user flags that a user or a moderator may set. */
+export type StateFlag = 'pinned' | 'muted' | 'silenced';
+
+/** Thrown when the store cannot finish an append that another request for the same clientMsgId holds. */
+export class AppendInProgressError extends AppError {
+  constructor() {
+    super('MESSAGE_IN_PROGRESS', 409, 'The same clientMsgId is being stored by another request; retry');
+  }
+}
+
+/**
+ * Message storage. Every implementation passes `test/messages/store.contract.ts`:
+ * seq starts at 1 per conversation and has no gaps under concurrency; (senderId, clientMsgId) is unique.
+ */
+export interface MessageStore {
+  /** Stores a message with the conversation's next seq; a repeated (senderId, clientMsgId) returns the original. */
+  append(message: NewMessage): Promise<AppendResult>;
+  /** The message with this id; null when none. */
+  findById(id: string): Promise<StoredMessage | null>;
+  /** Messages of a conversation in ascending seq, per the query. */
+  page(conversationId: string, query: PageQuery): Promise<StoredMessage[]>;
+  /** Marks the message recalled and removes its content from storage; null when none. */
+  recall(id: string): Promise<StoredMessage | null>;
+  /** Hides one message for one user only. */
+  hideForUser(userId: string, message: StoredMessage): Promise<void>;
+  /** The highest seq of the conversation (0 when empty). */
+  lastSeq(conversationId: string): Promise<number>;
+  /** The user's state in the conversation (defaults when never touched). */
+  getState(userId: string, conversationId: string): Promise<ConversationState>;
+  /** Moves readSeq forward to `seq` (never back); returns the resulting readSeq and whether it moved. */
+  markRead(userId: string, conversationId: string, seq: number): Promise<{ readSeq: number; moved: boolean }>;
+  /** Sets pinned, muted or silenced for the user. */
+  setFlag(userId: string, conversationId: string, flag: StateFlag, value: boolean): Promise<void>;
+  /** Of these users, the ones who muted the conversation (one query however many users). */
+  mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Hides the conversation's history up to its current last seq for this user only. */
+  clearHistory(userId: string, conversationId: string): Promise<void>;
+  /** The user's chat list over conversations they have state in plus `alsoConsider` (e.g. their groups). */
+  summaries(userId: string, alsoConsider: readonly string[]): Promise<ConversationSummary[]>;
+}
+
+/** Orders a chat list: pinned first, then by last activity, newest first. */
+export function sortSummaries(list: ConversationSummary[]): ConversationSummary[] {
+  return list.sort(
+    (a, b) =>
+      Number(b.pinned) - Number(a.pinned) ||
+      b.lastActivityAt.getTime() - a.lastActivityAt.getTime() ||
+      (a.conversationId < b.conversationId ? -1 : 1),
+  );
+}
