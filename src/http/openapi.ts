@@ -1,6 +1,20 @@
 import path from 'node:path';
 import swaggerJsdoc from 'swagger-jsdoc';
 
+/**
+ * @openapi
+ * /openapi.json:
+ *   get:
+ *     tags: [Service]
+ *     summary: This OpenAPI 3 document (Swagger UI at /docs)
+ *     security: []
+ *     responses:
+ *       200:
+ *         description: the document
+ *         content:
+ *           application/json: { schema: { type: object } }
+ */
+
 /** Builds the OpenAPI 3 document from the `@openapi` comments beside the routes. */
 export function buildOpenApiDocument(): object {
   const ext = path.extname(__filename);

@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import type { AccountsDeps } from '../../src/modules/accounts/accounts.service';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 
 const PASSWORD = 'Passw0rd!';
@@ -492,8 +493,14 @@ describe('accounts (captcha off)', () => {
   });
 
   describe('GET /api/v1/users/:userId', () => {
+    type PresenceDeps = Pick<AccountsDeps, 'presence' | 'presenceListener'>;
+    let saved: PresenceDeps;
+    beforeEach(() => {
+      const deps = (app.instance.services.accounts as unknown as { deps: PresenceDeps }).deps;
+      saved = { presence: deps.presence, presenceListener: deps.presenceListener };
+    });
     afterEach(() => {
-      app.instance.services.accounts.setPresence({ onlineUserIds: async () => new Set<string>() });
+      if (saved.presence) app.instance.services.accounts.setPresence(saved.presence, saved.presenceListener);
     });
 
     it('answers the public profile without private fields', async () => {
@@ -520,7 +527,10 @@ describe('accounts (captcha off)', () => {
       await app.http.patch('/api/v1/users/me').set(bearer(busy.token)).send({ presence: 'busy' });
       await app.http.patch('/api/v1/users/me').set(bearer(hidden.token)).send({ presence: 'invisible' });
       // Everyone has a live connection, as the gateway would report it.
-      app.instance.services.accounts.setPresence({ onlineUserIds: async (ids) => new Set(ids) });
+      app.instance.services.accounts.setPresence(
+        { onlineUserIds: async (ids) => new Set(ids) },
+        saved.presenceListener,
+      );
 
       const seenBusy = await app.http.get(`/api/v1/users/${busy.id}`).set(bearer(viewer.token));
       expect(seenBusy.body).toMatchObject({ presence: 'busy', online: true });

@@ -126,7 +126,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *             additionalProperties: false
      *             properties:
      *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: unique ignoring case }
-     *               password: { type: string, minLength: 8, maxLength: 128, description: at least three of lower, upper, digit, symbol }
+     *               password: { type: string, minLength: 8, maxLength: 128, description: "at least three of lower, upper, digit, symbol" }
      *               nickname: { type: string, minLength: 1, maxLength: 64 }
      *               birthDate: { type: string, format: date, nullable: true }
      *               captchaId: { type: string }
