@@ -132,8 +132,11 @@ function drainHttp(server: http.Server, deadlineMs: number): Promise<void> {
       server.closeAllConnections();
     }, deadlineMs);
     timer.unref();
+    // Node keeps a keep-alive connection open after its last reply; close each one as soon as it idles.
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(idle);
       resolve();
     });
     server.closeIdleConnections();
