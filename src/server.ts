@@ -16,6 +16,7 @@ import { CaptchaService } from './modules/accounts/captcha.service';
 import { LoginFailures, RateLimit } from './modules/accounts/login-throttle';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
+import { Gateway } from './gateway/gateway';
 
 /** Everything a running instance holds; tests reach into it to check stored state. */
 export interface Instance {
@@ -32,6 +33,8 @@ export interface Instance {
     accounts: AccountsService;
     tokens: TokenService;
   };
+  /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`, `setPresenceAudience`. */
+  gateway: Gateway;
   /** Graceful stop (does not exit the process). */
   stop: () => Promise<void>;
 }
@@ -63,8 +66,9 @@ export async function startInstance(
     config.captcha.ttlSeconds,
     config.captcha.enabled,
   );
+  const accountsStore = new MysqlAccountsStore(mysql);
   const accounts = new AccountsService({
-    store: new MysqlAccountsStore(mysql),
+    store: accountsStore,
     tokens,
     captcha,
     loginFailures: new LoginFailures(
@@ -107,6 +111,21 @@ export async function startInstance(
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
 
+  const gateway = new Gateway({
+    server,
+    ws: config.ws,
+    presenceTtlSeconds: config.presence.ttlSeconds,
+    tokens,
+    redis,
+    choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
+    logger,
+    metrics,
+  });
+  await gateway.start();
+  accounts.setPresence(gateway.presence, gateway.presence);
+  lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
+  lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
+
   lifecycle.onStop(Phase.DrainHttp, 'http', () => drainHttp(server, config.server.shutdownTimeoutMs));
 
   logger.info({ port, workers: config.server.workers }, 'instance listening');
@@ -121,6 +140,7 @@ export async function startInstance(
     url,
     lifecycle,
     services: { accounts, tokens },
+    gateway,
     stop: () => lifecycle.stop(),
   };
 }

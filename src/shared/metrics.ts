@@ -7,6 +7,12 @@ export class Metrics {
   readonly wsConnections: Gauge;
   readonly wsEvents: Counter<'type'>;
   readonly messagesStored: Counter<'kind'>;
+  readonly wsFramesReceived: Counter<'type'>;
+  readonly wsClosed: Counter<'code'>;
+  readonly wsUpgradesRefused: Counter<'status'>;
+  readonly wsSlowClosed: Counter;
+  readonly wsHeartbeatDropped: Counter;
+  readonly gatewayRouted: Counter<'direction'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'jim_' });
@@ -32,6 +38,40 @@ export class Metrics {
       name: 'jim_messages_stored_total',
       help: 'Messages stored, by conversation kind',
       labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.wsFramesReceived = new Counter({
+      name: 'jim_ws_frames_received_total',
+      help: 'Client frames received, by type (invalid, unknown and rate_limited included)',
+      labelNames: ['type'],
+      registers: [this.registry],
+    });
+    this.wsClosed = new Counter({
+      name: 'jim_ws_closed_total',
+      help: 'WebSocket connections closed, by close code',
+      labelNames: ['code'],
+      registers: [this.registry],
+    });
+    this.wsUpgradesRefused = new Counter({
+      name: 'jim_ws_upgrades_refused_total',
+      help: 'WebSocket upgrades refused, by HTTP status',
+      labelNames: ['status'],
+      registers: [this.registry],
+    });
+    this.wsSlowClosed = new Counter({
+      name: 'jim_ws_slow_consumers_closed_total',
+      help: 'Connections closed with 1013 because their send buffer passed the limit',
+      registers: [this.registry],
+    });
+    this.wsHeartbeatDropped = new Counter({
+      name: 'jim_ws_heartbeat_dropped_total',
+      help: 'Connections dropped for missing a pong',
+      registers: [this.registry],
+    });
+    this.gatewayRouted = new Counter({
+      name: 'jim_gateway_routed_messages_total',
+      help: 'Pub/sub messages between instances, published or received by this one',
+      labelNames: ['direction'],
       registers: [this.registry],
     });
   }

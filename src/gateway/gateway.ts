@@ -1,0 +1,488 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Config } from '../config';
+import type { RedisClients } from '../infra/redis';
+import type { TokenService } from '../modules/accounts/tokens';
+import { AppError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors';
+import { newId } from '../shared/ids';
+import { redactUrl, type Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import { errorEvent, FrameError, parseClientFrame } from './frames';
+import type {
+  ClientFrame,
+  Delivery,
+  FrameContext,
+  FrameHandler,
+  FrameRouter,
+  PresenceAudience,
+  ServerEvent,
+} from './gateway.types';
+import { PresenceService, type PresenceChoices } from './presence';
+import { ConnectionRegistry } from './registry';
+
+/** Close codes the gateway uses (see docs/websocket.md). */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+  TryAgainLater: 1013,
+} as const;
+
+/** Rejected frames a connection may accumulate (in seconds of its frame budget) before it is closed. */
+const STRIKE_SECONDS = 5;
+/** How long shutdown waits for clients to answer the 1001 close before cutting them. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * One client connection. Its state lives on the socket object itself and its listeners are shared
+ * module-level functions, so an idle connection costs only what `ws` and the TCP socket need.
+ */
+class GatewaySocket extends WebSocket {
+  gateway: Gateway | null = null;
+  userId = '';
+  connectionId = '';
+  alive = true;
+  tokens = 0;
+  refilledAt = 0;
+  strikes = 0;
+}
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const ws = this as GatewaySocket;
+  ws.alive = true;
+  ws.gateway?.handleFrame(ws, data, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  (this as GatewaySocket).alive = true;
+}
+
+function onSocketClose(this: WebSocket, code: number): void {
+  (this as GatewaySocket).gateway?.detach(this as GatewaySocket, code);
+}
+
+function onSocketError(this: WebSocket, err: Error): void {
+  (this as GatewaySocket).gateway?.socketError(this as GatewaySocket, err);
+}
+
+function ignoreError(): void {}
+
+export interface GatewayDeps {
+  server: http.Server;
+  ws: Config['ws'];
+  presenceTtlSeconds: number;
+  tokens: TokenService;
+  redis: RedisClients;
+  choices: PresenceChoices;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+const TEXT = { binary: false };
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The WebSocket gateway of one instance: authenticates upgrades on `/ws`, holds the local
+ * connections, routes events to other instances through Redis, and keeps presence.
+ */
+export class Gateway implements Delivery, FrameRouter {
+  /** This instance's id in the Redis registry. */
+  readonly instanceId = newId();
+  readonly delivery: Delivery = this;
+  readonly frames: FrameRouter = this;
+  readonly presence: PresenceService;
+
+  private readonly registry: ConnectionRegistry;
+  private readonly wss: WebSocketServer;
+  private readonly users = new Map<string, GatewaySocket[]>();
+  private readonly handlers = new Map<string, FrameHandler>();
+  private readonly channel: string;
+  private readonly log: Logger;
+  private connections = 0;
+  private accepting = false;
+  private stopping = false;
+  private leaseBusy = false;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.log = deps.logger.child({ component: 'gateway' });
+    this.registry = new ConnectionRegistry(deps.redis.command, deps.redis.keys, this.instanceId);
+    this.channel = this.registry.channelOf(this.instanceId);
+    this.presence = new PresenceService({
+      registry: this.registry,
+      delivery: this,
+      choices: deps.choices,
+      logger: this.log,
+    });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: deps.ws.maxFrameBytes,
+      WebSocket: GatewaySocket,
+    });
+  }
+
+  /** Registers this instance in Redis, subscribes to its channel and starts accepting upgrades. */
+  async start(): Promise<void> {
+    await this.renewLease();
+    this.deps.redis.subscriber.on('message', this.onRoutedMessage);
+    await this.deps.redis.subscriber.subscribe(this.channel);
+    this.deps.server.on('upgrade', this.onUpgrade);
+    const leaseMs = Math.max(250, Math.floor((this.deps.presenceTtlSeconds * 1000) / 3));
+    this.leaseTimer = setInterval(() => void this.renewLease(), leaseMs);
+    this.leaseTimer.unref();
+    if (this.deps.ws.pingIntervalSeconds > 0) {
+      this.pingTimer = setInterval(() => this.sweep(), this.deps.ws.pingIntervalSeconds * 1000);
+      this.pingTimer.unref();
+    }
+    this.accepting = true;
+    this.log.info({ instanceId: this.instanceId }, 'gateway ready');
+  }
+
+  /** Refuses new upgrades from now on (first shutdown phase). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Closes every connection with 1001, withdraws this instance from Redis and unsubscribes. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    this.stopping = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    const all = this.allSockets();
+    for (const ws of all) ws.close(CloseCode.GoingAway, 'server shutting down');
+    const deadline = Date.now() + CLOSE_GRACE_MS;
+    while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const ws of this.allSockets()) ws.terminate();
+    this.deps.server.off('upgrade', this.onUpgrade);
+    try {
+      const offline = await this.registry.leave();
+      await this.presence.wentOfflineNow(offline);
+    } finally {
+      this.deps.redis.subscriber.off('message', this.onRoutedMessage);
+      await this.deps.redis.subscriber.unsubscribe(this.channel).catch(() => undefined);
+      this.wss.close();
+    }
+  }
+
+  /** Registers the handler of a client frame type (`ping` is answered by the gateway itself). */
+  onFrame(type: string, handler: FrameHandler): void {
+    if (type === 'ping' || this.handlers.has(type)) throw new Error(`frame type ${type} already handled`);
+    this.handlers.set(type, handler);
+  }
+
+  /** Sets who hears about a user's presence changes (the friends module supplies it). */
+  setPresenceAudience(audience: PresenceAudience | null): void {
+    this.presence.setAudience(audience);
+  }
+
+  /** Sends the event to every connection of these users: local ones directly, others through one message per instance. */
+  async deliver(userIds: readonly string[], event: ServerEvent): Promise<void> {
+    if (userIds.length === 0) return;
+    const targets = userIds.length === 1 ? userIds : [...new Set(userIds)];
+    const payload = JSON.stringify(event);
+    this.sendLocal(targets, Buffer.from(payload), event.type);
+    const instances = await this.registry.route(targets, event.type, payload);
+    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+  }
+
+  /** Open connections on this instance, of one user or in all. */
+  connectionCount(userId?: string): number {
+    return userId === undefined ? this.connections : (this.users.get(userId)?.length ?? 0);
+  }
+
+  /** Handles one client frame (called by the socket's shared listener). */
+  handleFrame(ws: GatewaySocket, data: RawData, isBinary: boolean): void {
+    if (!this.takeToken(ws)) return;
+    if (isBinary) {
+      this.send(ws, errorEvent(null, new ValidationError('Binary frames are not supported')));
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(data.toString());
+    } catch (err) {
+      const fe = err as FrameError;
+      this.deps.metrics.wsFramesReceived.inc({ type: 'invalid' });
+      this.send(ws, errorEvent(fe.frameId, fe.error));
+      return;
+    }
+    const id = frame.id ?? null;
+    if (frame.type === 'ping') {
+      this.deps.metrics.wsFramesReceived.inc({ type: 'ping' });
+      this.send(ws, { type: 'pong', data: {} });
+      return;
+    }
+    const handler = this.handlers.get(frame.type);
+    if (!handler) {
+      this.deps.metrics.wsFramesReceived.inc({ type: 'unknown' });
+      this.send(ws, errorEvent(id, new NotFoundError(`Unknown frame type ${frame.type}`, 'UNKNOWN_FRAME')));
+      return;
+    }
+    this.deps.metrics.wsFramesReceived.inc({ type: frame.type });
+    const ctx: FrameContext = {
+      userId: ws.userId,
+      connectionId: ws.connectionId,
+      reply: (event) => this.send(ws, event),
+    };
+    Promise.resolve()
+      .then(() => handler(ctx, frame))
+      .catch((err: unknown) => {
+        if (!(err instanceof AppError)) {
+          this.log.error({ err, frameType: frame.type, userId: ws.userId }, 'frame handler failed');
+        }
+        this.send(ws, errorEvent(id, err));
+      });
+  }
+
+  /** Forgets a closed connection; announces the user offline when it was their last anywhere. */
+  detach(ws: GatewaySocket, code: number): void {
+    const list = this.users.get(ws.userId);
+    if (!list) return;
+    const at = list.indexOf(ws);
+    if (at < 0) return;
+    if (list.length === 1) this.users.delete(ws.userId);
+    else list.splice(at, 1);
+    this.connections--;
+    this.deps.metrics.wsConnections.dec();
+    this.deps.metrics.wsClosed.inc({ code: String(code) });
+    if (this.stopping) return;
+    const userId = ws.userId;
+    this.registry
+      .disconnect(userId)
+      .then((left) => {
+        if (left === 0) this.presence.wentOffline([userId]);
+      })
+      .catch((err: unknown) => this.log.warn({ err, userId }, 'registry disconnect failed'));
+  }
+
+  /** Logs a protocol error of one connection (ws closes it with the matching code). */
+  socketError(ws: GatewaySocket, err: Error): void {
+    this.log.debug({ err: err.message, userId: ws.userId }, 'websocket protocol error');
+  }
+
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', ignoreError);
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (pathname !== '/ws' && pathname !== '/ws/') {
+      this.refuse(socket, 404, 'NOT_FOUND', 'Not found');
+      return;
+    }
+    if (!this.accepting) {
+      this.refuse(socket, 503, 'UNAVAILABLE', 'Server is shutting down');
+      return;
+    }
+    const token = tokenOf(req, q < 0 ? '' : url.slice(q + 1));
+    if (!token) {
+      this.refuse(socket, 401, 'UNAUTHENTICATED', 'Authentication required');
+      return;
+    }
+    this.admit(req, socket, head, token).catch((err: unknown) => {
+      this.log.error({ err, url: redactUrl(url) }, 'websocket upgrade failed');
+      this.refuse(socket, 500, 'INTERNAL', 'Internal server error');
+    });
+  };
+
+  private async admit(req: http.IncomingMessage, socket: Duplex, head: Buffer, token: string): Promise<void> {
+    let userId: string;
+    try {
+      userId = (await this.deps.tokens.verify(token)).userId;
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) {
+        this.refuse(socket, 401, err.code, err.message);
+        return;
+      }
+      throw err;
+    }
+    const max = this.deps.ws.maxConnectionsPerUser;
+    if (socket.destroyed) return;
+    if (this.connectionCount(userId) >= max) {
+      this.refuse(socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
+      return;
+    }
+    const before = await this.registry.connect(userId, max);
+    if (before < 0) {
+      this.refuse(socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
+      return;
+    }
+    let attached = false;
+    if (!socket.destroyed && this.accepting) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        attached = true;
+        socket.removeListener('error', ignoreError);
+        this.attach(ws as GatewaySocket, userId, before === 0);
+      });
+    }
+    if (!attached) {
+      socket.destroy();
+      await this.registry.disconnect(userId);
+    }
+  }
+
+  private attach(ws: GatewaySocket, userId: string, firstAnywhere: boolean): void {
+    ws.gateway = this;
+    ws.userId = userId;
+    ws.connectionId = newId();
+    ws.tokens = this.deps.ws.framesPerSecond;
+    ws.refilledAt = Date.now();
+    const list = this.users.get(userId);
+    if (list) list.push(ws);
+    else this.users.set(userId, [ws]);
+    this.connections++;
+    this.deps.metrics.wsConnections.inc();
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onSocketPong);
+    ws.on('close', onSocketClose);
+    ws.on('error', onSocketError);
+    this.send(ws, { type: 'ready', data: { userId, connectionId: ws.connectionId } });
+    if (firstAnywhere) this.presence.cameOnline(userId);
+  }
+
+  /** Token bucket of `framesPerSecond`; refusals accumulate as strikes that decay at half that rate. */
+  private takeToken(ws: GatewaySocket): boolean {
+    const rate = this.deps.ws.framesPerSecond;
+    if (rate === 0) return true;
+    const now = Date.now();
+    const elapsed = (now - ws.refilledAt) / 1000;
+    ws.refilledAt = now;
+    ws.tokens = Math.min(rate, ws.tokens + elapsed * rate);
+    if (ws.strikes > 0) ws.strikes = Math.max(0, ws.strikes - (elapsed * rate) / 2);
+    if (ws.tokens >= 1) {
+      ws.tokens -= 1;
+      return true;
+    }
+    ws.strikes += 1;
+    this.deps.metrics.wsFramesReceived.inc({ type: 'rate_limited' });
+    if (ws.strikes > rate * STRIKE_SECONDS) {
+      ws.close(CloseCode.PolicyViolation, 'frame rate limit exceeded');
+    } else {
+      this.send(ws, errorEvent(null, new RateLimitedError(1 / rate, 'Too many frames; slow down')));
+    }
+    return false;
+  }
+
+  private send(ws: GatewaySocket, event: ServerEvent): void {
+    if (this.write(ws, Buffer.from(JSON.stringify(event)))) {
+      this.deps.metrics.wsEvents.inc({ type: event.type });
+    }
+  }
+
+  /** Writes a serialised frame; closes with 1013 a connection whose send buffer is already past the limit. */
+  private write(ws: GatewaySocket, payload: Buffer): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount > this.deps.ws.maxBufferedBytes) {
+      this.deps.metrics.wsSlowClosed.inc();
+      ws.close(CloseCode.TryAgainLater, 'send buffer full; re-sync');
+      return false;
+    }
+    ws.send(payload, TEXT);
+    return true;
+  }
+
+  private sendLocal(userIds: readonly string[], payload: Buffer, type: string): void {
+    let sent = 0;
+    for (const userId of userIds) {
+      const list = this.users.get(userId);
+      if (!list) continue;
+      for (const ws of list) if (this.write(ws, payload)) sent++;
+    }
+    if (sent) this.deps.metrics.wsEvents.inc({ type }, sent);
+  }
+
+  /** `<type>\n<userId,userId,...>\n<payload>` published by another instance to this one's channel. */
+  private readonly onRoutedMessage = (channel: string, message: string): void => {
+    if (channel !== this.channel) return;
+    const a = message.indexOf('\n');
+    const b = message.indexOf('\n', a + 1);
+    if (a < 0 || b < 0) return;
+    this.deps.metrics.gatewayRouted.inc({ direction: 'received' });
+    this.sendLocal(
+      message.slice(a + 1, b).split(','),
+      Buffer.from(message.slice(b + 1)),
+      message.slice(0, a),
+    );
+  };
+
+  /** One timer for all connections: drops those that missed the last ping, pings the rest. */
+  private sweep(): void {
+    const dead: GatewaySocket[] = [];
+    for (const list of this.users.values()) {
+      for (const ws of list) {
+        if (!ws.alive) dead.push(ws);
+        else {
+          ws.alive = false;
+          if (ws.readyState === WebSocket.OPEN) ws.ping();
+        }
+      }
+    }
+    for (const ws of dead) {
+      this.deps.metrics.wsHeartbeatDropped.inc();
+      ws.terminate();
+    }
+  }
+
+  /** Extends this instance's lease, restores its entries if they were swept, and cleans up after dead instances. */
+  private async renewLease(): Promise<void> {
+    if (this.leaseBusy || this.stopping) return;
+    this.leaseBusy = true;
+    try {
+      const { lapsed, dead } = await this.registry.heartbeat(this.deps.presenceTtlSeconds * 1000);
+      if (lapsed && this.connections > 0) {
+        this.log.warn('instance lease had lapsed; restoring registry entries');
+        const counts = new Map<string, number>();
+        for (const [userId, list] of this.users) counts.set(userId, list.length);
+        await this.registry.restore(counts);
+      }
+      for (const instanceId of dead) {
+        if (instanceId === this.instanceId || !(await this.registry.claimDead(instanceId))) continue;
+        const offline = await this.registry.drain(instanceId);
+        this.log.info({ deadInstance: instanceId, offline: offline.length }, 'swept an expired instance');
+        this.presence.wentOffline(offline);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'gateway lease renewal failed');
+    } finally {
+      this.leaseBusy = false;
+    }
+  }
+
+  private allSockets(): GatewaySocket[] {
+    const out: GatewaySocket[] = [];
+    for (const list of this.users.values()) out.push(...list);
+    return out;
+  }
+
+  private refuse(socket: Duplex, status: number, code: string, message: string): void {
+    this.deps.metrics.wsUpgradesRefused.inc({ status: String(status) });
+    if (socket.destroyed) return;
+    const body = JSON.stringify({ error: { code, message, requestId: null } });
+    socket.once('finish', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+        'Connection: close\r\n' +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+}
+
+/** The token from `?token=` or `Authorization: Bearer`. */
+function tokenOf(req: http.IncomingMessage, query: string): string | null {
+  const auth = req.headers.authorization;
+  if (auth && /^Bearer /i.test(auth)) return auth.slice(7).trim() || null;
+  if (!query) return null;
+  const token = new URLSearchParams(query).get('token');
+  return token || null;
+}

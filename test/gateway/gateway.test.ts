@@ -1,0 +1,285 @@
+import { ForbiddenError } from '../../src/shared/errors';
+import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { eventually, TestClient, upgradeStatus } from './ws-client';
+
+async function counter(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+  return (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('WebSocket gateway /ws', () => {
+  let app: TestApp;
+  const clients: TestClient[] = [];
+  const open = async (token: string, options?: Parameters<typeof TestClient.connect>[2]) => {
+    const c = await TestClient.connect(app.instance.url, token, options);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      ws: { maxConnectionsPerUser: 3, framesPerSecond: 20, maxFrameBytes: 4096 },
+      rateLimit: { registerPerMinute: 10_000 },
+    });
+    app.instance.gateway.frames.onFrame('test.forbidden', async () => {
+      throw new ForbiddenError('Not yours', 'NOT_A_MEMBER');
+    });
+    app.instance.gateway.frames.onFrame('test.crash', async () => {
+      throw new Error('boom');
+    });
+    app.instance.gateway.frames.onFrame('test.echo', async (ctx, frame) => {
+      ctx.reply({ type: 'ack', data: { id: frame.id ?? null, message: { echo: frame.data ?? null } } });
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  describe('upgrade', () => {
+    it('refuses a missing token with 401', async () => {
+      expect(await upgradeStatus(app.instance.url, '/ws')).toBe(401);
+    });
+
+    it('refuses a malformed or forged token with 401', async () => {
+      expect(await upgradeStatus(app.instance.url, '/ws?token=not-a-jwt')).toBe(401);
+      expect(await upgradeStatus(app.instance.url, '/ws', { Authorization: 'Bearer abc.def.ghi' })).toBe(401);
+    });
+
+    it('refuses a token revoked by logout with 401', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      const out = await app.http
+        .post('/api/v1/auth/logout')
+        .set('Authorization', `Bearer ${u.token}`)
+        .send({});
+      expect(out.status).toBe(204);
+      expect(await upgradeStatus(app.instance.url, `/ws?token=${u.token}`)).toBe(401);
+    });
+
+    it('answers 404 for another path', async () => {
+      const u = await registerUser(app);
+      expect(await upgradeStatus(app.instance.url, `/other?token=${u.token}`)).toBe(404);
+    });
+
+    it('sends ready first, with the user id and a connection id (query or header token)', async () => {
+      const u = await registerUser(app);
+      const a = await open(u.token);
+      const b = await open(u.token, { via: 'header' });
+      const ra = await a.next();
+      const rb = await b.next();
+      expect(ra).toEqual({ type: 'ready', data: { userId: u.id, connectionId: expect.any(String) } });
+      expect(rb.type).toBe('ready');
+      expect(rb.data.userId).toBe(u.id);
+      expect(rb.data.connectionId).not.toBe(ra.data.connectionId);
+      expect(app.instance.gateway.connectionCount(u.id)).toBe(2);
+    });
+
+    it('refuses connections beyond ws.maxConnectionsPerUser with 429', async () => {
+      const u = await registerUser(app);
+      for (let i = 0; i < 3; i++) await (await open(u.token)).next('ready');
+      expect(await upgradeStatus(app.instance.url, `/ws?token=${u.token}`)).toBe(429);
+      await clients.pop()!.close();
+      await eventually(() => app.instance.gateway.connectionCount(u.id) === 2);
+      await (await open(u.token)).next('ready');
+    });
+  });
+
+  describe('delivery', () => {
+    it('delivers an event to every device of each user, once', async () => {
+      const u = await registerUser(app);
+      const v = await registerUser(app);
+      const [a1, a2, b] = await Promise.all([open(u.token), open(u.token), open(v.token)]);
+      await Promise.all([a1.next('ready'), a2.next('ready'), b.next('ready')]);
+      await app.instance.gateway.delivery.deliver([u.id, v.id, u.id], { type: 'test.event', data: { n: 1 } });
+      for (const c of [a1, a2, b])
+        expect(await c.next('test.event')).toEqual({ type: 'test.event', data: { n: 1 } });
+      await app.instance.gateway.delivery.deliver([u.id], { type: 'test.event', data: { n: 2 } });
+      expect((await a1.next('test.event')).data.n).toBe(2);
+      expect((await a2.next('test.event')).data.n).toBe(2);
+    });
+  });
+
+  describe('client frames', () => {
+    it('answers ping with pong', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      c.send({ type: 'ping', id: 'p1' });
+      expect(await c.next()).toEqual({ type: 'pong', data: {} });
+    });
+
+    it('answers malformed JSON, non-objects and bad ids with VALIDATION_FAILED and keeps the connection', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      c.send('{not json');
+      expect(await c.next()).toEqual({
+        type: 'error',
+        data: { id: null, code: 'VALIDATION_FAILED', message: expect.any(String) },
+      });
+      c.send('[1,2]');
+      expect((await c.next('error')).data.code).toBe('VALIDATION_FAILED');
+      c.send({ type: 'ping', id: 'x'.repeat(65) });
+      expect((await c.next('error')).data).toMatchObject({ id: null, code: 'VALIDATION_FAILED' });
+      c.send({ type: 'ping', id: 'a', extra: 1 });
+      expect((await c.next('error')).data).toMatchObject({ id: 'a', code: 'VALIDATION_FAILED' });
+      c.send({ id: 'b' });
+      expect((await c.next('error')).data).toMatchObject({ id: 'b', code: 'VALIDATION_FAILED' });
+      c.send({ type: 'ping' });
+      expect(await c.next()).toEqual({ type: 'pong', data: {} });
+    });
+
+    it('answers an unknown type with UNKNOWN_FRAME carrying the frame id', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      c.send({ type: 'no.such', id: 'f-1', data: {} });
+      expect((await c.next('error')).data).toMatchObject({ id: 'f-1', code: 'UNKNOWN_FRAME' });
+    });
+
+    it('dispatches to registered handlers; their errors become error frames with the frame id', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      c.send({ type: 'test.echo', id: 'e1', data: { x: 1 } });
+      expect(await c.next()).toEqual({ type: 'ack', data: { id: 'e1', message: { echo: { x: 1 } } } });
+      c.send({ type: 'test.forbidden', id: 'e2' });
+      expect((await c.next()).data).toEqual({ id: 'e2', code: 'NOT_A_MEMBER', message: 'Not yours' });
+      c.send({ type: 'test.crash', id: 'e3' });
+      expect((await c.next()).data).toEqual({ id: 'e3', code: 'INTERNAL', message: 'Internal server error' });
+    });
+
+    it('closes a connection sending an oversized frame with 1009 while the server keeps serving others', async () => {
+      const u = await registerUser(app);
+      const big = await open(u.token);
+      const other = await open(u.token);
+      await Promise.all([big.next('ready'), other.next('ready')]);
+      big.send({ type: 'ping', data: 'x'.repeat(10_000) });
+      expect((await big.closed).code).toBe(1009);
+      other.send({ type: 'ping' });
+      expect((await other.next()).type).toBe('pong');
+      expect((await app.http.get('/healthz')).status).toBe(200);
+    });
+
+    it('limits frames per second with RATE_LIMITED errors, then closes sustained abuse with 1008', async () => {
+      const u = await registerUser(app);
+      const c = await open(u.token);
+      await c.next('ready');
+      for (let i = 0; i < 60; i++) c.send({ type: 'ping' });
+      expect((await c.next('error')).data.code).toBe('RATE_LIMITED');
+      for (let i = 0; i < 200; i++) c.send({ type: 'ping' });
+      expect((await c.closed).code).toBe(1008);
+      expect((await app.http.get('/healthz')).status).toBe(200);
+    });
+  });
+
+  describe('presence', () => {
+    afterEach(() => app.instance.gateway.setPresenceAudience(null));
+
+    it('shows online in GET /api/v1/users/{id} while any device is connected', async () => {
+      const u = await registerUser(app);
+      const viewer = await registerUser(app);
+      const get = async () =>
+        (await app.http.get(`/api/v1/users/${u.id}`).set('Authorization', `Bearer ${viewer.token}`)).body;
+      expect(await get()).toMatchObject({ online: false, presence: 'offline' });
+      const a = await open(u.token);
+      const b = await open(u.token);
+      await Promise.all([a.next('ready'), b.next('ready')]);
+      expect(await get()).toMatchObject({ online: true, presence: 'online' });
+      await a.close();
+      await eventually(() => app.instance.gateway.connectionCount(u.id) === 1);
+      expect(await get()).toMatchObject({ online: true });
+      await b.close();
+      await eventually(async () => (await get()).online === false);
+    });
+
+    it('sends presence events to the audience on change; invisible users look offline', async () => {
+      const u = await registerUser(app);
+      const friend = await registerUser(app);
+      app.instance.gateway.setPresenceAudience(async (id) => (id === u.id ? [friend.id] : []));
+      const f = await open(friend.token);
+      await f.next('ready');
+      const a = await open(u.token);
+      await a.next('ready');
+      expect((await f.next('presence')).data).toEqual({ userId: u.id, online: true, presence: 'online' });
+      const second = await open(u.token);
+      await second.next('ready');
+
+      const patch = (presence: string) =>
+        app.http.patch('/api/v1/users/me').set('Authorization', `Bearer ${u.token}`).send({ presence });
+      expect((await patch('busy')).status).toBe(200);
+      expect((await f.next('presence')).data).toEqual({ userId: u.id, online: true, presence: 'busy' });
+      expect((await patch('invisible')).status).toBe(200);
+      expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
+      const seen = await app.http.get(`/api/v1/users/${u.id}`).set('Authorization', `Bearer ${friend.token}`);
+      expect(seen.body).toMatchObject({ online: false, presence: 'offline' });
+      expect((await patch('online')).status).toBe(200);
+      expect((await f.next('presence')).data).toEqual({ userId: u.id, online: true, presence: 'online' });
+
+      await second.close();
+      await a.close();
+      expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
+      // Only the last device going away changes presence: exactly one offline event was sent.
+      await app.instance.gateway.delivery.deliver([friend.id], { type: 'test.marker', data: {} });
+      await f.next('test.marker');
+      expect(f.frames.filter((x) => x.type === 'presence')).toEqual([]);
+    });
+  });
+});
+
+describe('WebSocket gateway: heartbeat and slow consumers', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      ws: { pingIntervalSeconds: 1, maxBufferedBytes: 64 * 1024 },
+      rateLimit: { registerPerMinute: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('drops a client that stops answering pings and keeps one that answers', async () => {
+    const u = await registerUser(app);
+    const mute = await TestClient.connect(app.instance.url, u.token, { autoPong: false });
+    const live = await TestClient.connect(app.instance.url, u.token);
+    await Promise.all([mute.next('ready'), live.next('ready')]);
+    expect((await mute.closed).code).toBe(1006);
+    live.send({ type: 'ping' });
+    expect((await live.next('pong')).data).toEqual({});
+    expect(app.instance.gateway.connectionCount(u.id)).toBe(1);
+    await live.close();
+  });
+
+  it('closes a client whose send buffer passes ws.maxBufferedBytes with 1013 while a fast one keeps receiving', async () => {
+    const slowUser = await registerUser(app);
+    const fastUser = await registerUser(app);
+    const slow = await TestClient.connect(app.instance.url, slowUser.token);
+    const fast = await TestClient.connect(app.instance.url, fastUser.token);
+    await Promise.all([slow.next('ready'), fast.next('ready')]);
+    (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const slowClosed = app.instance.metrics.wsSlowClosed;
+    const before = await counter(slowClosed);
+    const blob = 'x'.repeat(128 * 1024);
+    let sent = 0;
+    while ((await counter(slowClosed)) === before && sent < 1000) {
+      await app.instance.gateway.deliver([slowUser.id, fastUser.id], {
+        type: 'test.bulk',
+        data: { n: sent, blob },
+      });
+      expect((await fast.next('test.bulk')).data.n).toBe(sent);
+      fast.frames.length = 0;
+      sent++;
+    }
+    expect(await counter(slowClosed)).toBe(before + 1);
+    await app.instance.gateway.deliver([fastUser.id], { type: 'test.after', data: {} });
+    await fast.next('test.after');
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await slow.closed).code).toBe(1013);
+    await fast.close();
+  });
+});

@@ -1,0 +1,116 @@
+import WebSocket from 'ws';
+
+/** A frame received from the server. */
+export interface Frame {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** A raw `ws` client that queues every frame it receives so tests can await them in order. */
+export class TestClient {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as Frame);
+      this.wake();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.wake();
+      });
+    });
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens `/ws` with the token in the query string (or `via: 'header'`) and waits for the socket to open. */
+  static connect(
+    baseUrl: string,
+    token: string,
+    options: { via?: 'query' | 'header'; autoPong?: boolean } = {},
+  ): Promise<TestClient> {
+    const wsUrl = baseUrl.replace(/^http/, 'ws');
+    const autoPong = options.autoPong ?? true;
+    const ws =
+      options.via === 'header'
+        ? new WebSocket(`${wsUrl}/ws`, { headers: { Authorization: `Bearer ${token}` }, autoPong })
+        : new WebSocket(`${wsUrl}/ws?token=${encodeURIComponent(token)}`, { autoPong });
+    const client = new TestClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(client));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  /** Removes and returns the first queued frame of `type` (any type when omitted), waiting for it if needed. */
+  async next(type?: string, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.frames.findIndex((f) => type === undefined || f.type === type);
+      if (at >= 0) return this.frames.splice(at, 1)[0];
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`closed while waiting for ${type ?? 'a frame'}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type ?? 'frame'} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends an object as JSON, or a string as is. */
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Closes and waits for the close to complete. */
+  async close(): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
+    await this.closed;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** The HTTP status with which an upgrade to `path` is refused (0 when it was accepted). */
+export function upgradeStatus(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + path, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? -1);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(0);
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes (used for eventually-true state such as presence). */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
