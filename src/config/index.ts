@@ -66,32 +66,51 @@ export function loadConfig(
   const present = files.filter((f) => fs.existsSync(f));
   try {
     if (present.length) cfg.loadFile(present);
-    if (options.overrides) cfg.load(options.overrides as Partial<Config>);
+    // set() rather than load(): convict lets the environment win over load(), but overrides come last.
+    for (const [key, value] of leaves(options.overrides ?? {})) cfg.set(key, value);
     cfg.validate({ allowed: 'strict' });
   } catch (err) {
-    throw new ConfigError(`invalid configuration: ${firstLine((err as Error).message)}`);
+    throw new ConfigError(`invalid configuration: ${withEnvName(firstLine((err as Error).message))}`);
   }
   const props = cfg.getProperties();
+  const fail = (key: string, problem: string): never => {
+    throw new ConfigError(`invalid configuration: ${withEnvName(`${key}: ${problem}`)}`);
+  };
   if (props.env === 'production') {
     if (props.auth.jwtSecret === DEFAULT_JWT_SECRET || props.auth.jwtSecret.length < 32) {
-      throw new ConfigError(
-        'invalid configuration: auth.jwtSecret: JWT_SECRET must be set to at least 32 characters in production',
-      );
+      fail('auth.jwtSecret', 'must be set to a secret of at least 32 characters in production');
     }
   }
-  if (props.rateLimit.registerPerMinute < 30) {
-    throw new ConfigError('invalid configuration: rateLimit.registerPerMinute: must be at least 30');
+  if (!/^\/?[A-Za-z0-9_]{0,64}$/.test(new URL(props.mysql.url).pathname)) {
+    fail('mysql.url', 'the database name may contain only letters, digits and _');
   }
+  if (props.rateLimit.registerPerMinute < 30) fail('rateLimit.registerPerMinute', 'must be at least 30');
   if (props.groups.defaultMaxMembers < 2 || props.groups.defaultMaxMembers > props.groups.maxMembersLimit) {
-    throw new ConfigError(
-      'invalid configuration: groups.defaultMaxMembers: must be between 2 and groups.maxMembersLimit',
-    );
+    fail('groups.defaultMaxMembers', 'must be between 2 and groups.maxMembersLimit');
   }
   return deepFreeze(props);
 }
 
+function leaves(obj: object, prefix = ''): Array<[string, unknown]> {
+  return Object.entries(obj).flatMap(([k, v]): Array<[string, unknown]> =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? leaves(v as object, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, v]],
+  );
+}
+
 function firstLine(message: string): string {
   return message.split('\n')[0].trim();
+}
+
+/** `mysql.url: problem` → `mysql.url (MYSQL_URL): problem`, so the operator sees which variable to fix. */
+function withEnvName(message: string): string {
+  const m = /^([\w.]+): ([\s\S]*)$/.exec(message);
+  if (!m) return message;
+  let node: unknown = schema;
+  for (const part of m[1].split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
+  const env = (node as { env?: unknown } | undefined)?.env;
+  return typeof env === 'string' ? `${m[1]} (${env}): ${m[2]}` : message;
 }
 
 function deepFreeze<T>(obj: T): T {

@@ -1,5 +1,48 @@
 import convict from 'convict';
 
+// Strict replacements for convict's built-in nat/port/Boolean, which read "1.5" as 1, "80abc" as 80
+// and any word but "false" as true: a typo in an environment variable must stop the boot instead.
+
+convict.addFormat({
+  name: 'count',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      throw new Error('must be a whole number (0 or more)');
+  },
+  coerce: (value: string) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value),
+});
+
+convict.addFormat({
+  name: 'positive',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+      throw new Error('must be a whole number of at least 1');
+  },
+  coerce: (value: string) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value),
+});
+
+convict.addFormat({
+  name: 'port-number',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535)
+      throw new Error('must be a port number from 0 to 65535');
+  },
+  coerce: (value: string) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value),
+});
+
+convict.addFormat({
+  name: 'flag',
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error('must be true or false');
+  },
+  coerce(value: string) {
+    const v = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    return value;
+  },
+});
+
 convict.addFormat({
   name: 'nonempty-string',
   validate(value: unknown) {
@@ -55,26 +98,26 @@ export const schema = {
     host: { doc: 'Address the HTTP server binds to.', format: String, default: '0.0.0.0', env: 'HOST' },
     port: {
       doc: 'HTTP and WebSocket port (0 picks a free one).',
-      format: 'port',
+      format: 'port-number',
       default: 3000,
       env: 'PORT',
     },
     workers: {
       doc: 'Worker processes started by `npm start`; 0 means one per CPU core.',
-      format: 'nat',
+      format: 'count',
       default: 0,
       env: 'SERVER_WORKERS',
     },
     bodyLimit: { doc: 'Largest accepted JSON body.', format: String, default: '100kb', env: 'BODY_LIMIT' },
     trustProxy: {
       doc: 'Express trust proxy setting (hops to trust for X-Forwarded-For); 0 trusts none.',
-      format: 'nat',
+      format: 'count',
       default: 0,
       env: 'TRUST_PROXY',
     },
     shutdownTimeoutMs: {
       doc: 'How long in-flight requests may take to finish after SIGTERM.',
-      format: 'nat',
+      format: 'count',
       default: 10000,
       env: 'SHUTDOWN_TIMEOUT_MS',
     },
@@ -86,8 +129,14 @@ export const schema = {
       schemes: ['mysql'],
       default: 'mysql://root@127.0.0.1:3306/jim',
       env: 'MYSQL_URL',
+      sensitive: true,
     },
-    poolSize: { doc: 'Connections in the MySQL pool.', format: 'nat', default: 10, env: 'MYSQL_POOL_SIZE' },
+    poolSize: {
+      doc: 'Connections in the MySQL pool.',
+      format: 'positive',
+      default: 10,
+      env: 'MYSQL_POOL_SIZE',
+    },
   },
   redis: {
     url: {
@@ -96,6 +145,7 @@ export const schema = {
       schemes: ['redis', 'rediss'],
       default: 'redis://127.0.0.1:6379/0',
       env: 'REDIS_URL',
+      sensitive: true,
     },
     prefix: {
       doc: 'Prefix of every Redis key and channel.',
@@ -110,6 +160,7 @@ export const schema = {
       format: 'optional-mongo-uri',
       default: '',
       env: 'MONGODB_URI',
+      sensitive: true,
     },
   },
   auth: {
@@ -122,19 +173,19 @@ export const schema = {
     },
     tokenTtlSeconds: {
       doc: 'Lifetime of an access token.',
-      format: 'nat',
+      format: 'positive',
       default: 604800,
       env: 'JWT_TTL_SECONDS',
     },
     loginFailuresBeforeCaptcha: {
-      doc: 'Failed logins for one username from one address after which the captcha is required.',
-      format: 'nat',
+      doc: 'Failed logins for one username from one address after which the captcha is required (0: always).',
+      format: 'count',
       default: 3,
       env: 'LOGIN_FAILURES_BEFORE_CAPTCHA',
     },
     loginFailureWindowSeconds: {
       doc: 'How long failed logins are remembered.',
-      format: 'nat',
+      format: 'positive',
       default: 900,
       env: 'LOGIN_FAILURE_WINDOW_SECONDS',
     },
@@ -142,13 +193,13 @@ export const schema = {
   captcha: {
     enabled: {
       doc: 'Require a captcha on registration and after failed logins.',
-      format: Boolean,
+      format: 'flag',
       default: true,
       env: 'CAPTCHA_ENABLED',
     },
     ttlSeconds: {
       doc: 'Lifetime of a captcha answer.',
-      format: 'nat',
+      format: 'positive',
       default: 120,
       env: 'CAPTCHA_TTL_SECONDS',
     },
@@ -156,19 +207,19 @@ export const schema = {
   rateLimit: {
     loginPerMinute: {
       doc: 'Login attempts per client address per minute.',
-      format: 'nat',
+      format: 'positive',
       default: 30,
       env: 'RATE_LIMIT_LOGIN_PER_MINUTE',
     },
     registerPerMinute: {
       doc: 'Registrations per client address per minute (at least 30).',
-      format: 'nat',
+      format: 'positive',
       default: 60,
       env: 'RATE_LIMIT_REGISTER_PER_MINUTE',
     },
     captchaPerMinute: {
       doc: 'Captchas per client address per minute.',
-      format: 'nat',
+      format: 'positive',
       default: 120,
       env: 'RATE_LIMIT_CAPTCHA_PER_MINUTE',
     },
@@ -177,28 +228,33 @@ export const schema = {
     level: { doc: 'Log level.', format: 'log-level', default: 'info', env: 'LOG_LEVEL' },
   },
   ws: {
-    maxFrameBytes: { doc: 'Largest client frame.', format: 'nat', default: 65536, env: 'WS_MAX_FRAME_BYTES' },
+    maxFrameBytes: {
+      doc: 'Largest client frame.',
+      format: 'count',
+      default: 65536,
+      env: 'WS_MAX_FRAME_BYTES',
+    },
     framesPerSecond: {
       doc: 'Client frames allowed per second per connection.',
-      format: 'nat',
+      format: 'count',
       default: 20,
       env: 'WS_FRAMES_PER_SECOND',
     },
     maxConnectionsPerUser: {
       doc: 'Concurrent connections per user.',
-      format: 'nat',
+      format: 'count',
       default: 10,
       env: 'WS_MAX_CONNECTIONS_PER_USER',
     },
     maxBufferedBytes: {
       doc: 'Send buffer size past which a connection is closed with 1013.',
-      format: 'nat',
+      format: 'count',
       default: 1048576,
       env: 'WS_MAX_BUFFERED_BYTES',
     },
     pingIntervalSeconds: {
       doc: 'Heartbeat interval; a connection that misses a pong is dropped.',
-      format: 'nat',
+      format: 'count',
       default: 30,
       env: 'WS_PING_INTERVAL_SECONDS',
     },
@@ -206,7 +262,7 @@ export const schema = {
   presence: {
     ttlSeconds: {
       doc: 'How long an instance registration lives without refresh; a dead instance users go offline after this.',
-      format: 'nat',
+      format: 'count',
       default: 30,
       env: 'PRESENCE_TTL_SECONDS',
     },
@@ -214,13 +270,13 @@ export const schema = {
   groups: {
     maxMembersLimit: {
       doc: 'Largest maxMembers a group may have.',
-      format: 'nat',
+      format: 'count',
       default: 5000,
       env: 'GROUPS_MAX_MEMBERS_LIMIT',
     },
     defaultMaxMembers: {
       doc: 'maxMembers of a group created without one.',
-      format: 'nat',
+      format: 'count',
       default: 500,
       env: 'GROUPS_DEFAULT_MAX_MEMBERS',
     },
@@ -228,7 +284,7 @@ export const schema = {
   messages: {
     recallSeconds: {
       doc: 'How long a sender may recall a message.',
-      format: 'nat',
+      format: 'count',
       default: 120,
       env: 'MESSAGES_RECALL_SECONDS',
     },
@@ -236,7 +292,7 @@ export const schema = {
   world: {
     enabled: {
       doc: 'Whether the world channel w:world is open.',
-      format: Boolean,
+      format: 'flag',
       default: true,
       env: 'WORLD_ENABLED',
     },
