@@ -40,14 +40,32 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-/** Boots a real instance on MariaDB and Redis with isolated data; close() stops it and drops the data. */
-export async function startTestApp(overrides: DeepPartial<Config> = {}): Promise<TestApp> {
-  const config = testConfig(overrides);
+/**
+ * Boots a real instance on MariaDB and Redis with isolated data; close() stops it and drops the data.
+ * With `shareWith`, the instance uses that app's database and Redis prefix (a second instance of the same
+ * deployment) and its close() only stops it, leaving the data to the first app.
+ */
+export async function startTestApp(
+  overrides: DeepPartial<Config> = {},
+  options: { shareWith?: TestApp } = {},
+): Promise<TestApp> {
+  const shared = options.shareWith?.instance.config;
+  const config = shared
+    ? testConfig(overrides, {
+        mysqlUrl: shared.mysql.url,
+        prefix: shared.redis.prefix,
+        database: parseMysqlUrl(shared.mysql.url).database,
+      })
+    : testConfig(overrides);
   const instance = await startInstance(config, createLogger({ level: config.log.level }));
   return {
     instance,
     http: request(instance.url),
     close: async () => {
+      if (shared) {
+        await instance.stop();
+        return;
+      }
       const prefix = config.redis.prefix;
       const redis = instance.redis.command;
       const keys = await scanKeys(redis, `${prefix}*`);

@@ -1,0 +1,511 @@
+import type { Delivery } from '../../gateway/gateway.types';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import type { AccountsService, PublicUser } from '../accounts/accounts.service';
+import type { FriendsService } from '../friends/friends.service';
+import type { GroupRole } from '../messages/messages.ports';
+import type { SocialCache } from '../social/social.cache';
+import { pushSafely } from '../social/social.delivery';
+import { idCursor, toPage, type Page } from '../social/social.pagination';
+import type {
+  GroupChanges,
+  GroupRecord,
+  GroupsStore,
+  JoinPolicy,
+  JoinRequestRecord,
+  MemberRecord,
+} from './groups.store';
+
+/** A group as the contract shows it (a type alias, so it fits `Record<string, unknown>` ports). */
+export type Group = {
+  id: string;
+  name: string;
+  avatar: string | null;
+  announcement: string | null;
+  ownerId: string;
+  maxMembers: number;
+  memberCount: number;
+  joinPolicy: JoinPolicy;
+  mutedAll: boolean;
+  createdAt: string;
+};
+
+/** A member as the contract shows it. */
+export interface Member {
+  user: PublicUser;
+  role: GroupRole;
+  nickname: string | null;
+  mutedUntil: string | null;
+  joinedAt: string;
+}
+
+/** A pending join request as the contract shows it. */
+export interface JoinRequest {
+  id: string;
+  user: PublicUser;
+  message: string | null;
+  createdAt: string;
+}
+
+export type SkipReason = 'not_friend' | 'banned' | 'already_member';
+
+export interface GroupsDeps {
+  store: GroupsStore;
+  accounts: AccountsService;
+  friends: FriendsService;
+  cache: SocialCache;
+  delivery: Delivery;
+  logger: Logger;
+  limits: { maxMembersLimit: number; defaultMaxMembers: number };
+}
+
+const RANK: Record<GroupRole, number> = { owner: 3, admin: 2, member: 1 };
+
+/** Groups: membership by join policy, roles, bans, mutes; every change pushed as a `group.*` event. */
+export class GroupsService {
+  constructor(private readonly deps: GroupsDeps) {}
+
+  /** Lets the gateway's delivery replace the one given at construction. */
+  setDelivery(delivery: Delivery): void {
+    this.deps.delivery = delivery;
+  }
+
+  /** Creates a group owned by the caller; initial members must all be the caller's friends (NOT_FRIENDS). */
+  async create(
+    ownerId: string,
+    input: {
+      name: string;
+      avatar?: string | null;
+      memberIds?: string[];
+      maxMembers?: number;
+      joinPolicy?: JoinPolicy;
+    },
+  ): Promise<Group> {
+    const maxMembers =
+      input.maxMembers ?? Math.min(this.deps.limits.defaultMaxMembers, this.deps.limits.maxMembersLimit);
+    this.checkMaxMembers(maxMembers);
+    const memberIds = [...new Set(input.memberIds ?? [])].filter((id) => id !== ownerId);
+    if (memberIds.length) {
+      const friends = await this.deps.friends.friendsAmong(ownerId, memberIds);
+      const strangers = memberIds.filter((id) => !friends.has(id));
+      if (strangers.length) {
+        throw new ForbiddenError(
+          'Initial members must be your friends',
+          'NOT_FRIENDS',
+          strangers.map((userId) => ({ userId })),
+        );
+      }
+    }
+    if (1 + memberIds.length > maxMembers)
+      throw new ConflictError('Too many members for maxMembers', 'GROUP_FULL');
+    const group = await this.deps.store.createGroup({
+      name: input.name,
+      avatar: input.avatar ?? null,
+      ownerId,
+      maxMembers,
+      joinPolicy: input.joinPolicy ?? 'approval',
+      memberIds,
+    });
+    await this.deps.cache.invalidateGroup(group.id);
+    const view = toGroup(group);
+    await this.push([ownerId, ...memberIds], 'group.created', { groupId: group.id, group: view });
+    return view;
+  }
+
+  /** A group's public info: members always; others only for `open` and `approval` groups (NOT_A_MEMBER). */
+  async get(userId: string, groupId: string): Promise<Group> {
+    const group = await this.requireGroup(groupId);
+    if (group.joinPolicy === 'invite' && !(await this.deps.store.findMember(groupId, userId))) {
+      throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+    }
+    return toGroup(group);
+  }
+
+  /** Groups the caller is in, by group id. */
+  async listMine(userId: string, cursor: string | null, limit: number): Promise<Page<Group>> {
+    const rows = await this.deps.store.listGroupsOf(userId, idCursor(cursor), limit + 1);
+    return toPage(
+      rows,
+      limit,
+      (g) => g.id,
+      (page) => page.map(toGroup),
+    );
+  }
+
+  /** Ids of the live groups the user is in (for messaging's chat list). */
+  async groupIdsOf(userId: string): Promise<string[]> {
+    return this.deps.store.groupIdsOf(userId);
+  }
+
+  /** Group objects of these groups by id; unknown or dissolved ones left out (for messaging's chat list). */
+  async publicGroups(groupIds: string[]): Promise<Map<string, Group>> {
+    const ids = [...new Set(groupIds)].filter((id) => /^[1-9]\d{0,18}$/.test(id));
+    const rows = await this.deps.store.findGroups(ids);
+    return new Map(rows.map((g) => [g.id, toGroup(g)]));
+  }
+
+  /** Changes name, avatar, announcement, join policy or maxMembers; owner or admin. */
+  async update(userId: string, groupId: string, changes: GroupChanges): Promise<Group> {
+    await this.requireRole(groupId, userId, 'admin');
+    if (changes.maxMembers !== undefined) this.checkMaxMembers(changes.maxMembers);
+    const outcome = await this.deps.store.updateGroup(groupId, changes);
+    if (outcome.kind === 'not_found') throw groupNotFound();
+    if (outcome.kind === 'below_count') {
+      throw new ConflictError('maxMembers cannot be below the current member count', 'MAX_MEMBERS_TOO_LOW');
+    }
+    const view = toGroup(outcome.group);
+    await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
+    return view;
+  }
+
+  /** Dissolves the group (owner only); every member gets `group.dissolved`. */
+  async dissolve(userId: string, groupId: string): Promise<void> {
+    await this.requireRole(groupId, userId, 'owner');
+    const memberIds = await this.deps.store.dissolve(groupId);
+    if (!memberIds) throw groupNotFound();
+    await this.deps.cache.invalidateGroup(groupId);
+    await this.push(memberIds, 'group.dissolved', { groupId });
+  }
+
+  /**
+   * Joins by the group's policy: `open` adds the caller (member), `approval` files a join request (request),
+   * `invite` refuses (INVITE_ONLY). BANNED, ALREADY_MEMBER, GROUP_FULL.
+   */
+  async join(
+    userId: string,
+    groupId: string,
+    message: string | null,
+  ): Promise<{ kind: 'member'; member: Member } | { kind: 'request'; request: JoinRequest }> {
+    const group = await this.requireGroup(groupId);
+    if (await this.deps.store.isBanned(groupId, userId)) throw banned();
+    if (await this.deps.store.findMember(groupId, userId)) {
+      throw new ConflictError('You are already a member', 'ALREADY_MEMBER');
+    }
+    if (group.joinPolicy === 'invite') {
+      throw new ForbiddenError('This group can be joined by invitation only', 'INVITE_ONLY');
+    }
+    if (group.joinPolicy === 'approval') {
+      const request = await this.deps.store.createJoinRequest(groupId, userId, message);
+      const [view] = await this.requestViews([request]);
+      const managers = await this.deps.store.memberIds(groupId, ['owner', 'admin']);
+      await this.push(managers, 'group.join_requested', { groupId, request: view });
+      return { kind: 'request', request: view };
+    }
+    const outcome = await this.deps.store.addMembers(groupId, [userId]);
+    if (outcome.kind === 'not_found') throw groupNotFound();
+    if (outcome.kind === 'full') throw groupFull();
+    if (outcome.banned.length) throw banned();
+    if (!outcome.added.length) throw new ConflictError('You are already a member', 'ALREADY_MEMBER');
+    const [member] = await this.membersJoined(groupId, outcome.added);
+    return { kind: 'member', member };
+  }
+
+  /** Leaves the group; the owner must transfer first (OWNER_CANNOT_LEAVE). */
+  async leave(userId: string, groupId: string): Promise<void> {
+    const me = await this.requireRole(groupId, userId, 'member');
+    if (me.role === 'owner') {
+      throw new ConflictError('The owner must transfer ownership before leaving', 'OWNER_CANNOT_LEAVE');
+    }
+    await this.deps.store.removeMember(groupId, userId, null);
+    await this.deps.cache.invalidateGroup(groupId);
+    await this.pushToMembers(groupId, 'group.member_left', { groupId, userId }, [userId]);
+  }
+
+  /** Members by user id; members only. */
+  async listMembers(
+    userId: string,
+    groupId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<Member>> {
+    await this.requireRole(groupId, userId, 'member');
+    const rows = await this.deps.store.listMembers(groupId, idCursor(cursor), limit + 1);
+    const page = toPage(rows, limit, (m) => m.userId);
+    return { items: await this.memberViews(page.items), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * Adds the inviter's friends; skips non-friends, banned users and members, saying why. All who are left
+   * are added or none (GROUP_FULL). Owner and admins may invite; plain members only in `open` groups.
+   */
+  async invite(
+    userId: string,
+    groupId: string,
+    userIds: string[],
+  ): Promise<{ added: Member[]; skipped: Array<{ userId: string; reason: SkipReason }> }> {
+    const group = await this.requireGroup(groupId);
+    const me = await this.requireMember(groupId, userId);
+    if (me.role === 'member' && group.joinPolicy !== 'open') {
+      throw new ForbiddenError('Only the owner and admins may invite to this group');
+    }
+    const wanted = [...new Set(userIds)];
+    const skipped: Array<{ userId: string; reason: SkipReason }> = [];
+    const friends = await this.deps.friends.friendsAmong(
+      userId,
+      wanted.filter((id) => id !== userId),
+    );
+    const candidates: string[] = [];
+    for (const id of wanted) {
+      if (id === userId) skipped.push({ userId: id, reason: 'already_member' });
+      else if (!friends.has(id)) skipped.push({ userId: id, reason: 'not_friend' });
+      else candidates.push(id);
+    }
+    const outcome = await this.deps.store.addMembers(groupId, candidates);
+    if (outcome.kind === 'not_found') throw groupNotFound();
+    if (outcome.kind === 'full') throw groupFull();
+    for (const id of outcome.existing) skipped.push({ userId: id, reason: 'already_member' });
+    for (const id of outcome.banned) skipped.push({ userId: id, reason: 'banned' });
+    const added = outcome.added.length ? await this.membersJoined(groupId, outcome.added) : [];
+    return { added, skipped };
+  }
+
+  /**
+   * Changes a member: `role` (owner only, admin or member, never the owner's own), `nickname` (a member's own
+   * only), `mutedUntil` (owner or admin, on lower roles only). MEMBER_NOT_FOUND, FORBIDDEN.
+   */
+  async updateMember(
+    actorId: string,
+    groupId: string,
+    targetId: string,
+    changes: { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null },
+  ): Promise<Member> {
+    const actor = await this.requireRole(groupId, actorId, 'member');
+    const target = await this.deps.store.findMember(groupId, targetId);
+    if (!target) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
+    if (changes.role !== undefined) {
+      if (actor.role !== 'owner') throw new ForbiddenError('Only the owner may change roles');
+      if (target.role === 'owner') throw new ForbiddenError("The owner's role changes only by transfer");
+    }
+    if (changes.nickname !== undefined && actorId !== targetId) {
+      throw new ForbiddenError('Members may set only their own nickname');
+    }
+    if (
+      changes.mutedUntil !== undefined &&
+      (actor.role === 'member' || RANK[actor.role] <= RANK[target.role])
+    ) {
+      throw new ForbiddenError('Only the owner and admins may mute, and only members below them');
+    }
+    const updated = await this.deps.store.updateMember(groupId, targetId, changes);
+    if (!updated) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
+    if (changes.role !== undefined || changes.mutedUntil !== undefined)
+      await this.deps.cache.invalidateGroup(groupId);
+    const [view] = await this.memberViews([updated]);
+    await this.pushToMembers(groupId, 'group.member_updated', { groupId, member: view });
+    return view;
+  }
+
+  /**
+   * Removes a member, optionally banning them (a ban also works on a non-member). The owner removes anyone
+   * but themself; admins remove plain members only. CANNOT_REMOVE_SELF, MEMBER_NOT_FOUND, FORBIDDEN.
+   */
+  async removeMember(actorId: string, groupId: string, targetId: string, ban: boolean): Promise<void> {
+    const actor = await this.requireRole(groupId, actorId, 'admin');
+    if (actorId === targetId) {
+      throw new ValidationError('Use leave to quit a group', undefined, 'CANNOT_REMOVE_SELF');
+    }
+    const target = await this.deps.store.findMember(groupId, targetId);
+    if (!target && !ban) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
+    if (target && RANK[actor.role] <= RANK[target.role]) {
+      throw new ForbiddenError('Admins may remove plain members only');
+    }
+    if (!target) await this.deps.accounts.getPublic(targetId, actorId);
+    const memberIds = await this.deps.store.memberIds(groupId);
+    const removed = await this.deps.store.removeMember(groupId, targetId, ban ? { by: actorId } : null);
+    await this.deps.cache.invalidateGroup(groupId);
+    if (removed) {
+      await this.push([...memberIds, targetId], 'group.member_removed', {
+        groupId,
+        userId: targetId,
+        banned: ban,
+      });
+    }
+  }
+
+  /** Makes a member the owner (owner only); the old owner becomes an admin. MEMBER_NOT_FOUND. */
+  async transfer(actorId: string, groupId: string, targetId: string): Promise<Group> {
+    await this.requireRole(groupId, actorId, 'owner');
+    if (targetId === actorId) return toGroup(await this.requireGroup(groupId));
+    if (!(await this.deps.store.transfer(groupId, actorId, targetId))) {
+      if (!(await this.deps.store.findGroup(groupId))) throw groupNotFound();
+      throw new NotFoundError('The new owner must be a member', 'MEMBER_NOT_FOUND');
+    }
+    await this.deps.cache.invalidateGroup(groupId);
+    const group = toGroup(await this.requireGroup(groupId));
+    const members = (
+      await Promise.all([
+        this.deps.store.findMember(groupId, actorId),
+        this.deps.store.findMember(groupId, targetId),
+      ])
+    ).filter((m): m is MemberRecord => m !== null);
+    await this.pushToMembers(groupId, 'group.updated', { groupId, group });
+    for (const member of await this.memberViews(members)) {
+      await this.pushToMembers(groupId, 'group.member_updated', { groupId, member });
+    }
+    return group;
+  }
+
+  /** Turns mute-all on or off (owner or admin); while on, plain members cannot speak. */
+  async setMutedAll(actorId: string, groupId: string, mutedAll: boolean): Promise<Group> {
+    await this.requireRole(groupId, actorId, 'admin');
+    const group = await this.deps.store.setMutedAll(groupId, mutedAll);
+    if (!group) throw groupNotFound();
+    await this.deps.cache.invalidateGroup(groupId);
+    const view = toGroup(group);
+    await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
+    return view;
+  }
+
+  /** Pending join requests, oldest first; owner or admin. */
+  async listJoinRequests(
+    actorId: string,
+    groupId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<JoinRequest>> {
+    await this.requireRole(groupId, actorId, 'admin');
+    const rows = await this.deps.store.listJoinRequests(groupId, idCursor(cursor), limit + 1);
+    const page = toPage(rows, limit, (r) => r.id);
+    return { items: await this.requestViews(page.items), nextCursor: page.nextCursor };
+  }
+
+  /** Approves a join request (owner or admin). JOIN_REQUEST_NOT_FOUND, BANNED, ALREADY_MEMBER, GROUP_FULL. */
+  async approveJoinRequest(actorId: string, groupId: string, requestId: string): Promise<Member> {
+    await this.requireRole(groupId, actorId, 'admin');
+    const outcome = await this.deps.store.approveJoinRequest(groupId, requestId, actorId);
+    switch (outcome.kind) {
+      case 'not_found':
+        throw joinRequestNotFound();
+      case 'banned':
+        throw banned('This user is banned from the group');
+      case 'already_member':
+        throw new ConflictError('This user is already a member', 'ALREADY_MEMBER');
+      case 'full':
+        throw groupFull();
+    }
+    const [member] = await this.membersJoined(groupId, [outcome.member]);
+    return member;
+  }
+
+  /** Rejects a join request (owner or admin); the requester gets `group.join_rejected`. */
+  async rejectJoinRequest(actorId: string, groupId: string, requestId: string): Promise<void> {
+    await this.requireRole(groupId, actorId, 'admin');
+    const request = await this.deps.store.rejectJoinRequest(groupId, requestId, actorId);
+    if (!request) throw joinRequestNotFound();
+    await this.push([request.userId], 'group.join_rejected', { groupId, requestId });
+  }
+
+  private checkMaxMembers(maxMembers: number): void {
+    const limit = this.deps.limits.maxMembersLimit;
+    if (!Number.isInteger(maxMembers) || maxMembers < 2 || maxMembers > limit) {
+      throw new ValidationError('Request validation failed', [
+        { field: 'maxMembers', message: `must be an integer from 2 to ${limit}` },
+      ]);
+    }
+  }
+
+  private async requireGroup(groupId: string): Promise<GroupRecord> {
+    const group = await this.deps.store.findGroup(groupId);
+    if (!group) throw groupNotFound();
+    return group;
+  }
+
+  private async requireMember(groupId: string, userId: string): Promise<MemberRecord> {
+    const member = await this.deps.store.findMember(groupId, userId);
+    if (!member) throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+    return member;
+  }
+
+  /** The caller's membership when the group exists and the caller holds at least `role`. */
+  private async requireRole(groupId: string, userId: string, role: GroupRole): Promise<MemberRecord> {
+    await this.requireGroup(groupId);
+    const member = await this.requireMember(groupId, userId);
+    if (RANK[member.role] < RANK[role]) {
+      throw new ForbiddenError(
+        role === 'owner' ? 'Only the owner may do this' : 'Only the owner and admins may do this',
+      );
+    }
+    return member;
+  }
+
+  /** Clears the cache and tells every member about each new member. */
+  private async membersJoined(groupId: string, added: MemberRecord[]): Promise<Member[]> {
+    await this.deps.cache.invalidateGroup(groupId);
+    const views = await this.memberViews(added);
+    const memberIds = await this.deps.store.memberIds(groupId);
+    for (const member of views) await this.push(memberIds, 'group.member_joined', { groupId, member });
+    return views;
+  }
+
+  private async memberViews(rows: MemberRecord[]): Promise<Member[]> {
+    const users = await this.deps.accounts.publicUsersByIds(rows.map((r) => r.userId));
+    return rows.flatMap((r) => {
+      const user = users.get(r.userId);
+      if (!user) return [];
+      return [
+        {
+          user,
+          role: r.role,
+          nickname: r.nickname,
+          mutedUntil: r.mutedUntil ? r.mutedUntil.toISOString() : null,
+          joinedAt: r.joinedAt.toISOString(),
+        },
+      ];
+    });
+  }
+
+  private async requestViews(rows: JoinRequestRecord[]): Promise<JoinRequest[]> {
+    const users = await this.deps.accounts.publicUsersByIds(rows.map((r) => r.userId));
+    return rows.flatMap((r) => {
+      const user = users.get(r.userId);
+      return user ? [{ id: r.id, user, message: r.message, createdAt: r.createdAt.toISOString() }] : [];
+    });
+  }
+
+  private async pushToMembers(
+    groupId: string,
+    type: string,
+    data: unknown,
+    extra: string[] = [],
+  ): Promise<void> {
+    const memberIds = await this.deps.store.memberIds(groupId);
+    await this.push([...memberIds, ...extra], type, data);
+  }
+
+  private async push(userIds: string[], type: string, data: unknown): Promise<void> {
+    await pushSafely(this.deps.delivery, userIds, { type, data }, (err) =>
+      this.deps.logger.warn({ err, event: type }, 'event delivery failed'),
+    );
+  }
+}
+
+/** The contract's group object. */
+export function toGroup(g: GroupRecord): Group {
+  return {
+    id: g.id,
+    name: g.name,
+    avatar: g.avatar,
+    announcement: g.announcement,
+    ownerId: g.ownerId,
+    maxMembers: g.maxMembers,
+    memberCount: g.memberCount,
+    joinPolicy: g.joinPolicy,
+    mutedAll: g.mutedAll,
+    createdAt: g.createdAt.toISOString(),
+  };
+}
+
+function groupNotFound(): NotFoundError {
+  return new NotFoundError('Group not found', 'GROUP_NOT_FOUND');
+}
+
+function groupFull(): ConflictError {
+  return new ConflictError('The group is full', 'GROUP_FULL');
+}
+
+function banned(message = 'You are banned from this group'): ForbiddenError {
+  return new ForbiddenError(message, 'BANNED');
+}
+
+function joinRequestNotFound(): NotFoundError {
+  return new NotFoundError('Join request not found', 'JOIN_REQUEST_NOT_FOUND');
+}

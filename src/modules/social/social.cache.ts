@@ -1,0 +1,157 @@
+import type { Redis, RedisKeys } from '../../infra/redis';
+import type { GroupRole } from '../messages/messages.ports';
+import { compareIds } from './social.pagination';
+
+/** How two users relate; `low` and `high` are the pair's ids in numeric order. */
+export interface PairRelation {
+  friends: boolean;
+  lowBlocksHigh: boolean;
+  highBlocksLow: boolean;
+}
+
+/** What the hot path needs to know about one group. */
+export interface GroupSnapshot {
+  exists: boolean;
+  mutedAll: boolean;
+  members: Array<{ userId: string; role: GroupRole; mutedUntil: Date | null }>;
+}
+
+/** One member's cached state. */
+export interface CachedMember {
+  role: GroupRole;
+  mutedUntilMs: number | null;
+}
+
+/** Reads the truth from the database when the cache misses. */
+export interface SocialSources {
+  /** The stored relation of the pair (low, high). */
+  pairRelation(low: string, high: string): Promise<PairRelation>;
+  /** The stored state of a group and all of its members. */
+  groupSnapshot(groupId: string): Promise<GroupSnapshot>;
+}
+
+const DATA_TTL_SECONDS = 600;
+const GEN_TTL_SECONDS = 2 * 86400;
+const META = '_g';
+
+// Stores the value only when the generation is still the one read before the database was queried, so a
+// fill racing with an invalidation never writes stale data back.
+const FILL_STRING = `
+local g = redis.call('GET', KEYS[2]) or ''
+if g == ARGV[1] then redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2]) return 1 end
+return 0`;
+
+const FILL_HASH = `
+local g = redis.call('GET', KEYS[2]) or ''
+if g ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/**
+ * The social graph's hot-path cache in Redis, shared by every instance. A hit costs one command; every
+ * change bumps the entry's generation and deletes it (after the database commit), so the next check on any
+ * instance reads fresh data.
+ */
+export class SocialCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly sources: SocialSources,
+  ) {}
+
+  /** The relation of two users, `a` and `b` in any order, seen from `a`. */
+  async relation(a: string, b: string): Promise<{ friends: boolean; aBlocksB: boolean; bBlocksA: boolean }> {
+    const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
+    const key = this.keys.key('social', 'pair', low, high);
+    let raw = await this.redis.get(key);
+    if (raw === null) {
+      const genKey = this.keys.key('social', 'pairgen', low, high);
+      const gen = (await this.redis.get(genKey)) ?? '';
+      const rel = await this.sources.pairRelation(low, high);
+      raw = `${rel.friends ? 1 : 0}${rel.lowBlocksHigh ? 1 : 0}${rel.highBlocksLow ? 1 : 0}`;
+      await this.redis.eval(FILL_STRING, 2, key, genKey, gen, DATA_TTL_SECONDS, raw);
+    }
+    const friends = raw[0] === '1';
+    const lowBlocksHigh = raw[1] === '1';
+    const highBlocksLow = raw[2] === '1';
+    return a === low
+      ? { friends, aBlocksB: lowBlocksHigh, bBlocksA: highBlocksLow }
+      : { friends, aBlocksB: highBlocksLow, bBlocksA: lowBlocksHigh };
+  }
+
+  /** Forgets the relation of a pair; call after the change is committed. */
+  async invalidatePair(a: string, b: string): Promise<void> {
+    const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
+    await this.bump(
+      this.keys.key('social', 'pairgen', low, high),
+      this.keys.key('social', 'pair', low, high),
+    );
+  }
+
+  /** Whether the group exists, its mute-all flag and one member's state (null when not a member). */
+  async groupMember(
+    groupId: string,
+    userId: string,
+  ): Promise<{ exists: boolean; mutedAll: boolean; member: CachedMember | null }> {
+    const key = this.groupKey(groupId);
+    let [meta, member] = await this.redis.hmget(key, META, userId);
+    if (meta === null) {
+      const fields = await this.fillGroup(groupId);
+      meta = fields.get(META) ?? 'none';
+      member = fields.get(userId) ?? null;
+    }
+    if (meta === 'none') return { exists: false, mutedAll: false, member: null };
+    return { exists: true, mutedAll: meta === 'm1', member: member === null ? null : decodeMember(member) };
+  }
+
+  /** Every member of the group with its state; null when the group does not exist. */
+  async groupMembers(groupId: string): Promise<Map<string, CachedMember> | null> {
+    const cached = await this.redis.hgetall(this.groupKey(groupId));
+    const entries = META in cached ? Object.entries(cached) : [...(await this.fillGroup(groupId)).entries()];
+    const out = new Map<string, CachedMember>();
+    let exists = false;
+    for (const [field, value] of entries) {
+      if (field === META) exists = value !== 'none';
+      else out.set(field, decodeMember(value));
+    }
+    return exists ? out : null;
+  }
+
+  /** Forgets a group's state; call after any change to the group or its members is committed. */
+  async invalidateGroup(groupId: string): Promise<void> {
+    await this.bump(this.keys.key('social', 'groupgen', groupId), this.groupKey(groupId));
+  }
+
+  private groupKey(groupId: string): string {
+    return this.keys.key('social', 'group', groupId);
+  }
+
+  private async fillGroup(groupId: string): Promise<Map<string, string>> {
+    const key = this.groupKey(groupId);
+    const genKey = this.keys.key('social', 'groupgen', groupId);
+    const gen = (await this.redis.get(genKey)) ?? '';
+    const snap = await this.sources.groupSnapshot(groupId);
+    const fields = new Map<string, string>();
+    fields.set(META, snap.exists ? (snap.mutedAll ? 'm1' : 'm0') : 'none');
+    if (snap.exists) {
+      for (const m of snap.members) {
+        fields.set(m.userId, `${m.role}|${m.mutedUntil ? m.mutedUntil.getTime() : ''}`);
+      }
+    }
+    const args: string[] = [];
+    for (const [f, v] of fields) args.push(f, v);
+    await this.redis.eval(FILL_HASH, 2, key, genKey, gen, DATA_TTL_SECONDS, ...args);
+    return fields;
+  }
+
+  private async bump(genKey: string, dataKey: string): Promise<void> {
+    await this.redis.multi().incr(genKey).expire(genKey, GEN_TTL_SECONDS).del(dataKey).exec();
+  }
+}
+
+function decodeMember(value: string): CachedMember {
+  const [role, until] = value.split('|');
+  return { role: role as GroupRole, mutedUntilMs: until ? Number(until) : null };
+}

@@ -1,0 +1,23 @@
+import type { Delivery, ServerEvent } from '../../gateway/gateway.types';
+
+/** A Delivery that drops every event; used only while no gateway is wired into the instance. */
+export class NoopDelivery implements Delivery {
+  /** Drops the event. */
+  async deliver(_userIds: readonly string[], _event: ServerEvent): Promise<void> {}
+}
+
+/** Delivers without letting a push failure undo a change that is already stored. */
+export async function pushSafely(
+  delivery: Delivery,
+  userIds: readonly string[],
+  event: ServerEvent,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  const targets = [...new Set(userIds)];
+  if (!targets.length) return;
+  try {
+    await delivery.deliver(targets, event);
+  } catch (err) {
+    onError(err);
+  }
+}
