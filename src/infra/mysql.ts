@@ -54,7 +54,7 @@ const MIGRATION_LOCK = 'jim_schema_migrations';
  * A named lock makes concurrent starts wait for each other, so each file runs once.
  */
 export async function migrate(pool: Pool, dir: string, logger: Logger): Promise<string[]> {
-  const files = (await fs.readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
+  const files = migrationFiles(await fs.readdir(dir));
   const conn = await pool.getConnection();
   const applied: string[] = [];
   try {
@@ -86,6 +86,20 @@ export async function migrate(pool: Pool, dir: string, logger: Logger): Promise<
   }
   return applied;
 }
+
+/**
+ * The `.sql` names of a directory listing in numeric order; a misnamed `.sql` file is an error rather
+ * than something silently skipped.
+ */
+export function migrationFiles(names: string[]): string[] {
+  const sql = names.filter((f) => f.endsWith('.sql'));
+  const bad = sql.filter((f) => !MIGRATION_NAME_RE.test(f));
+  if (bad.length) throw new Error(`migration files must be named NNN_name.sql: ${bad.join(', ')}`);
+  const num = (f: string) => Number(MIGRATION_NAME_RE.exec(f)![1]);
+  return sql.sort((a, b) => num(a) - num(b) || (a < b ? -1 : 1));
+}
+
+const MIGRATION_NAME_RE = /^(\d{3,})_[\w-]+\.sql$/;
 
 /** Splits a migration file on `;` at line ends, leaving out `--` comment lines. */
 export function splitStatements(sql: string): string[] {
