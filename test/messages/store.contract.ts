@@ -215,6 +215,20 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect(list[1]).toMatchObject({ unreadCount: 1, readSeq: 0, muted: false });
     });
 
+    it('lists the audience: users who joined and did not mute', async () => {
+      const a = userId();
+      const b = userId();
+      const c = userId();
+      const cid = `g:${userId()}`;
+      expect(await store.audience(cid)).toEqual([]);
+      await store.join(a, cid);
+      await store.join(a, cid);
+      await store.join(b, cid);
+      await store.markRead(c, cid, 1);
+      await store.setFlag(b, cid, 'muted', true);
+      expect((await store.audience(cid)).sort()).toEqual([a, c].sort());
+    });
+
     it('clears history up to now for one user only (delete with history)', async () => {
       const a = userId();
       const b = userId();

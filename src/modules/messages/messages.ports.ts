@@ -23,3 +23,19 @@ export interface FriendshipHooks {
   /** A friendship was deleted; with `deleteHistory` the private conversation is hidden for the deleter only. */
   friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void>;
 }
+
+/** What the chat list shows about groups (implemented by the groups module). */
+export interface GroupDirectory {
+  /** Ids of the groups the user is a member of. */
+  groupIdsOf(userId: string): Promise<string[]>;
+  /** The public group objects (as `GET /api/v1/groups/{id}` returns them) of these groups; unknown ids left out. */
+  publicGroups(groupIds: string[]): Promise<Map<string, { id: string }>>;
+}
+
+/** What messaging needs to know about users (implemented by the accounts module). */
+export interface UserDirectory {
+  /** Public user objects of these users; unknown ids left out. */
+  publicUsersByIds(userIds: string[]): Promise<Map<string, { id: string }>>;
+  /** The user's role, or null when there is no active user with this id. */
+  roleOf(userId: string): Promise<'user' | 'admin' | null>;
+}

@@ -441,6 +441,15 @@ export class MongoMessageStore implements MessageStore {
     return new Set(docs.map((d) => d.userId).filter((u) => wanted.has(u)));
   }
 
+  async join(userId: string, conversationId: string): Promise<void> {
+    await this.ensureState(userId, conversationId);
+  }
+
+  async audience(conversationId: string): Promise<string[]> {
+    const docs = await this.states.find({ conversationId, muted: false }, { userId: 1 }).lean<StateDoc[]>();
+    return docs.map((d) => d.userId);
+  }
+
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.raise(userId, conversationId, 'clearedSeq', last);

@@ -265,6 +265,21 @@ export class MysqlMessageStore implements MessageStore {
     return new Set(rows.map((r) => String(r.user_id)).filter((u) => wanted.has(u)));
   }
 
+  async join(userId: string, conversationId: string): Promise<void> {
+    await this.pool.query('INSERT IGNORE INTO user_conversations (user_id, conversation_id) VALUES (?, ?)', [
+      userId,
+      conversationId,
+    ]);
+  }
+
+  async audience(conversationId: string): Promise<string[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 0',
+      [conversationId],
+    );
+    return rows.map((r) => String(r.user_id));
+  }
+
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.pool.query(

@@ -106,6 +106,10 @@ export interface MessageStore {
   setFlag(userId: string, conversationId: string, flag: StateFlag, value: boolean): Promise<void>;
   /** Of these users, the ones who muted the conversation (one query however many users). */
   mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Gives the user a state row in the conversation (no-op when present), making them part of its audience. */
+  join(userId: string, conversationId: string): Promise<void>;
+  /** Users with a state row in the conversation who did not mute it (the world channel's push audience). */
+  audience(conversationId: string): Promise<string[]>;
   /** Hides the conversation's history up to its current last seq for this user only. */
   clearHistory(userId: string, conversationId: string): Promise<void>;
   /** The user's chat list over conversations they have state in plus `alsoConsider` (e.g. their groups). */

@@ -1,0 +1,452 @@
+import type { Router } from 'express';
+import { body, param, query, type ValidationChain } from 'express-validator';
+import { validate } from '../../shared/validation';
+import { idParam } from '../../shared/validators';
+import { authOf, requireAuth } from '../accounts/auth.middleware';
+import type { TokenService } from '../accounts/tokens';
+import { CONVERSATION_ID_RE } from './conversation-id';
+import { contentProblems, MESSAGE_TYPES } from './messages.content';
+import type { MessagesService, SendInput } from './messages.service';
+
+export interface MessagesRoutesDeps {
+  messages: MessagesService;
+  tokens: TokenService;
+}
+
+const CLIENT_MSG_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const SEQ_MAX = Number.MAX_SAFE_INTEGER;
+
+/** A conversation id body field. */
+function conversationIdField(field = 'conversationId'): ValidationChain {
+  return body(field)
+    .exists({ values: 'null' })
+    .withMessage('is required')
+    .bail()
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .matches(CONVERSATION_ID_RE)
+    .withMessage('must be p:<userId>:<userId>, g:<groupId> or w:world');
+}
+
+/** Validation of a send (REST body and WS `send` data alike). */
+export const sendRules: ValidationChain[] = [
+  conversationIdField(),
+  body('type')
+    .exists({ values: 'null' })
+    .withMessage('is required')
+    .bail()
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .isIn(MESSAGE_TYPES)
+    .withMessage(`must be one of ${MESSAGE_TYPES.join(', ')}`),
+  body('content')
+    .exists({ values: 'null' })
+    .withMessage('is required')
+    .bail()
+    .custom((content: unknown, { req }) => {
+      const problems = contentProblems(req.body?.type, content);
+      if (problems.length) throw new Error(problems.join('; '));
+      return true;
+    }),
+  body('clientMsgId')
+    .exists({ values: 'null' })
+    .withMessage('is required')
+    .bail()
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .matches(CLIENT_MSG_ID_RE)
+    .withMessage('must be 1-64 characters of A-Z a-z 0-9 _ . : -'),
+];
+
+/** Validation of a read marker (REST body and WS `read` data; the WS frame also carries conversationId). */
+export const seqRule: ValidationChain = body('seq')
+  .exists({ values: 'null' })
+  .withMessage('is required')
+  .bail()
+  .custom((v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  .withMessage('must be an integer >= 0');
+
+/** Validation of a WS `read` frame's data. */
+export const readFrameRules: ValidationChain[] = [conversationIdField(), seqRule];
+
+/** Validation of a WS `typing` frame's data. */
+export const typingFrameRules: ValidationChain[] = [conversationIdField()];
+
+const cidParam = param('cid')
+  .matches(CONVERSATION_ID_RE)
+  .withMessage('must be p:<userId>:<userId>, g:<groupId> or w:world');
+
+const messageIdParam = param('messageId')
+  .matches(/^[0-9a-f]{32}$/)
+  .withMessage('must be a message id');
+
+function seqQuery(name: string, min: number): ValidationChain {
+  return query(name)
+    .optional()
+    .isString()
+    .withMessage(`must be an integer >= ${min}`)
+    .bail()
+    .isInt({ min, max: SEQ_MAX })
+    .withMessage(`must be an integer >= ${min}`);
+}
+
+const historyQuery: ValidationChain[] = [
+  seqQuery('beforeSeq', 1),
+  seqQuery('afterSeq', 0)
+    .custom((_v, { req }) => req.query?.beforeSeq === undefined)
+    .withMessage('give beforeSeq or afterSeq, not both'),
+  query('limit')
+    .optional()
+    .isString()
+    .withMessage('must be an integer from 1 to 100')
+    .bail()
+    .isInt({ min: 1, max: 100 })
+    .withMessage('must be an integer from 1 to 100'),
+];
+
+function optInt(v: unknown): number | undefined {
+  return v === undefined ? undefined : Number(v);
+}
+
+/**
+ * @openapi
+ * components:
+ *   schemas:
+ *     Message:
+ *       type: object
+ *       required: [id, conversationId, seq, senderId, type, content, clientMsgId, createdAt, status]
+ *       properties:
+ *         id: { type: string, description: "globally unique", example: "0190f5a4c1b27f3e8a9d0c1b2a3f4e5d" }
+ *         conversationId: { type: string, example: "p:12:40" }
+ *         seq: { type: integer, description: "1, 2, 3 … per conversation, no gaps" }
+ *         senderId: { type: string }
+ *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
+ *         content:
+ *           type: object
+ *           nullable: true
+ *           description: >
+ *             By type: text {text (1-4000)}; image {url, width?, height?, size?, mime?};
+ *             voice {url, duration, size?}; video {url, duration?, width?, height?, size?, thumbUrl?};
+ *             file {url, name, size, mime?}; location {latitude, longitude, label?}; emoji {code} or {url}.
+ *             URLs are http or https, at most 2048 characters. null once recalled.
+ *         clientMsgId: { type: string }
+ *         createdAt: { type: string, format: date-time }
+ *         status: { type: string, enum: [normal, recalled] }
+ *     SendMessage:
+ *       type: object
+ *       required: [conversationId, type, content, clientMsgId]
+ *       additionalProperties: false
+ *       properties:
+ *         conversationId: { type: string, description: "p:<smaller>:<larger>, g:<groupId> or w:world" }
+ *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
+ *         content: { type: object }
+ *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender" }
+ *     Conversation:
+ *       type: object
+ *       required: [conversationId, kind, peer, group, lastMessage, lastSeq, readSeq, unreadCount, pinned, muted]
+ *       properties:
+ *         conversationId: { type: string }
+ *         kind: { type: string, enum: [private, group, world] }
+ *         peer: { allOf: [{ $ref: '#/components/schemas/User' }], nullable: true }
+ *         group: { type: object, nullable: true, description: "the group object" }
+ *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true }
+ *         lastSeq: { type: integer }
+ *         readSeq: { type: integer }
+ *         unreadCount: { type: integer, description: "messages after readSeq not sent by you" }
+ *         pinned: { type: boolean }
+ *         muted: { type: boolean }
+ */
+export function messagesRoutes(deps: MessagesRoutesDeps) {
+  const auth = requireAuth(deps.tokens);
+  const { messages } = deps;
+  return (router: Router): void => {
+    /**
+     * @openapi
+     * /api/v1/messages:
+     *   post:
+     *     tags: [Messages]
+     *     summary: Send a message; a repeated clientMsgId from the same sender returns the original
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema: { $ref: '#/components/schemas/SendMessage' }
+     *     responses:
+     *       201:
+     *         description: stored (and pushed to the members as a `message` event)
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Message' } } }
+     *       200:
+     *         description: an idempotent retry; the original message
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Message' } } }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403:
+     *         description: NOT_FRIENDS, BLOCKED, NOT_A_MEMBER, MUTED or WORLD_DISABLED
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       404:
+     *         description: CONVERSATION_NOT_FOUND
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     */
+    router.post('/api/v1/messages', auth, validate(...sendRules), async (req, res) => {
+      const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
+      res.status(created ? 201 : 200).json(message);
+    });
+
+    /**
+     * @openapi
+     * /api/v1/conversations:
+     *   get:
+     *     tags: [Messages]
+     *     summary: The chat list, pinned first, then by last activity
+     *     responses:
+     *       200:
+     *         description: the conversations
+     *         content:
+     *           application/json:
+     *             schema:
+     *               type: object
+     *               properties:
+     *                 items: { type: array, items: { $ref: '#/components/schemas/Conversation' } }
+     *                 nextCursor: { type: string, nullable: true, description: "always null: the whole list" }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     */
+    router.get('/api/v1/conversations', auth, async (req, res) => {
+      res.json(await messages.conversations(authOf(req).userId));
+    });
+
+    /**
+     * @openapi
+     * /api/v1/conversations/{cid}/messages:
+     *   get:
+     *     tags: [Messages]
+     *     summary: History in ascending seq; without a cursor the latest `limit`
+     *     description: >
+     *       Offline sync: page forward with afterSeq=<highest seq you hold> until nextCursor is null.
+     *       Scrolling back: beforeSeq=<lowest seq you hold>. nextCursor is the value for the same parameter
+     *       of the next page (the last seq going forward, the first seq going back), or null at the end.
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *       - { in: query, name: beforeSeq, schema: { type: integer, minimum: 1 } }
+     *       - { in: query, name: afterSeq, schema: { type: integer, minimum: 0 } }
+     *       - { in: query, name: limit, schema: { type: integer, minimum: 1, maximum: 100, default: 20 } }
+     *     responses:
+     *       200:
+     *         description: a page
+     *         content:
+     *           application/json:
+     *             schema:
+     *               type: object
+     *               properties:
+     *                 items: { type: array, items: { $ref: '#/components/schemas/Message' } }
+     *                 nextCursor: { type: string, nullable: true }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403:
+     *         description: NOT_A_MEMBER or WORLD_DISABLED
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       404:
+     *         description: CONVERSATION_NOT_FOUND
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     */
+    router.get(
+      '/api/v1/conversations/:cid/messages',
+      auth,
+      validate(cidParam, ...historyQuery),
+      async (req, res) => {
+        const q = req.query as Record<string, string | undefined>;
+        res.json(
+          await messages.history(authOf(req).userId, String(req.params.cid), {
+            beforeSeq: optInt(q.beforeSeq),
+            afterSeq: optInt(q.afterSeq),
+            limit: optInt(q.limit) ?? 20,
+          }),
+        );
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/conversations/{cid}/read:
+     *   post:
+     *     tags: [Messages]
+     *     summary: Move your read marker forward (never back); the members get a `read` event
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             required: [seq]
+     *             additionalProperties: false
+     *             properties:
+     *               seq: { type: integer, minimum: 0, description: "clamped to the conversation's last seq" }
+     *     responses:
+     *       204: { description: recorded }
+     *       400: { $ref: '#/components/responses/BadRequest' }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { $ref: '#/components/responses/NotFound' }
+     */
+    router.post('/api/v1/conversations/:cid/read', auth, validate(cidParam, seqRule), async (req, res) => {
+      await messages.markRead(authOf(req).userId, String(req.params.cid), req.body.seq as number);
+      res.status(204).end();
+    });
+
+    /**
+     * @openapi
+     * /api/v1/conversations/{cid}/pin:
+     *   put:
+     *     tags: [Messages]
+     *     summary: Pin the conversation to the top of your chat list
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: pinned }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { $ref: '#/components/responses/NotFound' }
+     *   delete:
+     *     tags: [Messages]
+     *     summary: Unpin the conversation
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: unpinned }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { $ref: '#/components/responses/NotFound' }
+     */
+    for (const [method, value] of [
+      ['put', true],
+      ['delete', false],
+    ] as const) {
+      router[method]('/api/v1/conversations/:cid/pin', auth, validate(cidParam), async (req, res) => {
+        await messages.setPinned(authOf(req).userId, String(req.params.cid), value);
+        res.status(204).end();
+      });
+    }
+
+    /**
+     * @openapi
+     * /api/v1/conversations/{cid}/mute:
+     *   put:
+     *     tags: [Messages]
+     *     summary: Stop `message` pushes for this conversation (unread counts still grow); on w:world this switches the world channel off
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: muted }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { $ref: '#/components/responses/NotFound' }
+     *   delete:
+     *     tags: [Messages]
+     *     summary: Resume pushes for this conversation
+     *     parameters:
+     *       - { in: path, name: cid, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: unmuted }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { $ref: '#/components/responses/NotFound' }
+     */
+    for (const [method, value] of [
+      ['put', true],
+      ['delete', false],
+    ] as const) {
+      router[method]('/api/v1/conversations/:cid/mute', auth, validate(cidParam), async (req, res) => {
+        await messages.setMuted(authOf(req).userId, String(req.params.cid), value);
+        res.status(204).end();
+      });
+    }
+
+    /**
+     * @openapi
+     * /api/v1/messages/{messageId}/recall:
+     *   post:
+     *     tags: [Messages]
+     *     summary: Recall a message (sender within messages.recallSeconds, or a group owner/admin any time)
+     *     description: The seq stays, the content is removed from storage; everyone in the conversation gets `message.recalled`.
+     *     parameters:
+     *       - { in: path, name: messageId, required: true, schema: { type: string } }
+     *     responses:
+     *       200:
+     *         description: the recalled message
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Message' } } }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404:
+     *         description: MESSAGE_NOT_FOUND (also for messages of conversations you cannot see)
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       409:
+     *         description: RECALL_WINDOW_PASSED
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     */
+    router.post('/api/v1/messages/:messageId/recall', auth, validate(messageIdParam), async (req, res) => {
+      res.json(await messages.recall(authOf(req).userId, String(req.params.messageId)));
+    });
+
+    /**
+     * @openapi
+     * /api/v1/messages/{messageId}:
+     *   delete:
+     *     tags: [Messages]
+     *     summary: Hide a message for yourself only
+     *     parameters:
+     *       - { in: path, name: messageId, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: hidden for the caller }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       404:
+     *         description: MESSAGE_NOT_FOUND
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     */
+    router.delete('/api/v1/messages/:messageId', auth, validate(messageIdParam), async (req, res) => {
+      await messages.hide(authOf(req).userId, String(req.params.messageId));
+      res.status(204).end();
+    });
+
+    /**
+     * @openapi
+     * /api/v1/world/mutes/{userId}:
+     *   put:
+     *     tags: [Messages]
+     *     summary: Mute a user in the world channel w:world (administrators only); their sends get 403 MUTED
+     *     parameters:
+     *       - { in: path, name: userId, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: muted }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404:
+     *         description: USER_NOT_FOUND
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *   delete:
+     *     tags: [Messages]
+     *     summary: Let a user speak in the world channel again (administrators only)
+     *     parameters:
+     *       - { in: path, name: userId, required: true, schema: { type: string } }
+     *     responses:
+     *       204: { description: unmuted }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404:
+     *         description: USER_NOT_FOUND
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     */
+    for (const [method, value] of [
+      ['put', true],
+      ['delete', false],
+    ] as const) {
+      router[method]('/api/v1/world/mutes/:userId', auth, validate(idParam('userId')), async (req, res) => {
+        await messages.setWorldMute(authOf(req).userId, String(req.params.userId), value);
+        res.status(204).end();
+      });
+    }
+  };
+}

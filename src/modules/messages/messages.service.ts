@@ -1,0 +1,413 @@
+import type { Delivery, ServerEvent } from '../../gateway/gateway.types';
+import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors';
+import { newId } from '../../shared/ids';
+import type { Logger } from '../../shared/logger';
+import {
+  parseConversationId,
+  privateConversationId,
+  WORLD_ID,
+  type ConversationRef,
+} from './conversation-id';
+import { normaliseContent } from './messages.content';
+import type {
+  FriendshipHooks,
+  GroupDirectory,
+  GroupRole,
+  SocialPolicy,
+  UserDirectory,
+} from './messages.ports';
+import type { ConversationSummary, MessageStore, MessageType, StoredMessage } from './messages.store';
+
+/** The message object of the contract. */
+export interface MessageView {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  type: MessageType;
+  content: Record<string, unknown> | null;
+  clientMsgId: string;
+  createdAt: string;
+  status: 'normal' | 'recalled';
+}
+
+/** One line of the chat list. */
+export interface ConversationView {
+  conversationId: string;
+  kind: ConversationRef['kind'];
+  peer: { id: string } | null;
+  group: { id: string } | null;
+  lastMessage: MessageView | null;
+  lastSeq: number;
+  readSeq: number;
+  unreadCount: number;
+  pinned: boolean;
+  muted: boolean;
+}
+
+/** A validated send request (REST body or WS `send` frame data). */
+export interface SendInput {
+  conversationId: string;
+  type: MessageType;
+  content: Record<string, unknown>;
+  clientMsgId: string;
+}
+
+export interface MessagesDeps {
+  store: MessageStore;
+  users: UserDirectory;
+  logger: Logger;
+  recallSeconds: number;
+  worldEnabled: boolean;
+  /** The social graph's rules; until wired, private and group conversations answer 503. */
+  social?: SocialPolicy;
+  /** Pushes events; until wired, nothing is pushed (clients still recover by paging). */
+  delivery?: Delivery;
+  /** Groups for the chat list; until wired, a group shows only once the user has touched it. */
+  groups?: GroupDirectory;
+}
+
+/** Pages of history: ascending items, and the seq to pass as the next cursor (null at the end). */
+export interface MessagePage {
+  items: MessageView[];
+  nextCursor: string | null;
+}
+
+const CHAT_LIST_MAX = 1000;
+
+/** Turns a stored message into the contract's object. */
+export function toMessageView(m: StoredMessage): MessageView {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    seq: m.seq,
+    senderId: m.senderId,
+    type: m.type,
+    content: m.status === 'recalled' ? null : m.content,
+    clientMsgId: m.clientMsgId,
+    createdAt: m.createdAt.toISOString(),
+    status: m.status,
+  };
+}
+
+/**
+ * Sending, history, receipts, recall and the chat list. A message is checked against the rules, stored
+ * (which assigns its seq), and only then pushed; a push failure never undoes a stored message.
+ */
+export class MessagesService implements FriendshipHooks {
+  constructor(private readonly deps: MessagesDeps) {}
+
+  /** Plugs in the social graph's rules (friends and groups). */
+  setSocialPolicy(social: SocialPolicy): void {
+    this.deps.social = social;
+  }
+
+  /** Plugs in the gateway's delivery. */
+  setDelivery(delivery: Delivery): void {
+    this.deps.delivery = delivery;
+  }
+
+  /** Plugs in the groups module's directory for the chat list. */
+  setGroupDirectory(groups: GroupDirectory): void {
+    this.deps.groups = groups;
+  }
+
+  private get social(): SocialPolicy {
+    if (!this.deps.social) throw new UnavailableError('Friends and groups are not available');
+    return this.deps.social;
+  }
+
+  /** Parses a conversation id; CONVERSATION_NOT_FOUND when it is malformed or not canonical. */
+  parse(conversationId: string): ConversationRef {
+    const ref = parseConversationId(conversationId);
+    if (!ref) throw new NotFoundError('Conversation not found', 'CONVERSATION_NOT_FOUND');
+    return ref;
+  }
+
+  /** Sends a message (REST and WS): rules, store, push. `created` is false for an idempotent retry. */
+  async send(senderId: string, input: SendInput): Promise<{ message: MessageView; created: boolean }> {
+    const ref = this.parse(input.conversationId);
+    await this.assertCanSpeak(senderId, ref);
+    const { message, existing } = await this.deps.store.append({
+      conversationId: ref.id,
+      senderId,
+      type: input.type,
+      content: normaliseContent(input.content),
+      clientMsgId: input.clientMsgId,
+      participants: ref.kind === 'private' ? ref.userIds : [senderId],
+    });
+    const view = toMessageView(message);
+    if (!existing) await this.pushMessage(ref, view);
+    return { message: view, created: !existing };
+  }
+
+  /** Throws the rule's code unless the user may send into the conversation. */
+  async assertCanSpeak(userId: string, ref: ConversationRef): Promise<void> {
+    if (ref.kind === 'private') {
+      const peer = this.peerOf(userId, ref);
+      await this.social.assertCanMessageUser(userId, peer);
+    } else if (ref.kind === 'group') {
+      await this.social.assertCanSpeakInGroup(userId, ref.groupId);
+    } else {
+      this.assertWorldOpen();
+      const state = await this.deps.store.getState(userId, ref.id);
+      if (state.silenced) throw new ForbiddenError('You are muted in the world channel', 'MUTED');
+    }
+  }
+
+  /** Throws unless the user may read the conversation (a participant or member). */
+  async assertCanView(userId: string, ref: ConversationRef): Promise<void> {
+    if (ref.kind === 'private') {
+      this.peerOf(userId, ref);
+    } else if (ref.kind === 'group') {
+      if ((await this.social.groupRole(ref.groupId, userId)) !== null) return;
+      if ((await this.social.groupMemberIds(ref.groupId)).length === 0) {
+        throw new NotFoundError('Conversation not found', 'CONVERSATION_NOT_FOUND');
+      }
+      throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+    } else {
+      this.assertWorldOpen();
+    }
+  }
+
+  private assertWorldOpen(): void {
+    if (!this.deps.worldEnabled) throw new ForbiddenError('The world channel is disabled', 'WORLD_DISABLED');
+  }
+
+  private peerOf(userId: string, ref: Extract<ConversationRef, { kind: 'private' }>): string {
+    const [a, b] = ref.userIds;
+    if (userId !== a && userId !== b) {
+      throw new ForbiddenError('You are not part of this conversation', 'NOT_A_MEMBER');
+    }
+    return userId === a ? b : a;
+  }
+
+  /** Everyone a conversation's events go to (before mutes). */
+  private async membersOf(ref: ConversationRef): Promise<string[]> {
+    if (ref.kind === 'private') return [...ref.userIds];
+    if (ref.kind === 'group') return this.social.groupMemberIds(ref.groupId);
+    return this.deps.store.audience(ref.id);
+  }
+
+  private async pushMessage(ref: ConversationRef, message: MessageView): Promise<void> {
+    try {
+      const members = await this.membersOf(ref);
+      // World audience already excludes those who muted it; others need one lookup for all members.
+      const muted =
+        ref.kind === 'world' ? new Set<string>() : await this.deps.store.mutedAmong(ref.id, members);
+      const targets = new Set(members.filter((u) => !muted.has(u)));
+      targets.add(message.senderId);
+      if (muted.has(message.senderId)) targets.delete(message.senderId);
+      await this.push([...targets], { type: 'message', data: message });
+    } catch (err) {
+      this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'message push failed');
+    }
+  }
+
+  private async push(userIds: string[], event: ServerEvent): Promise<void> {
+    const delivery = this.deps.delivery;
+    if (!delivery || !userIds.length) return;
+    try {
+      await delivery.deliver([...new Set(userIds)], event);
+    } catch (err) {
+      this.deps.logger.warn({ err, type: event.type }, 'push failed');
+    }
+  }
+
+  /** A page of history, ascending by seq; without a cursor the latest `limit`. */
+  async history(
+    userId: string,
+    conversationId: string,
+    q: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ): Promise<MessagePage> {
+    const ref = this.parse(conversationId);
+    await this.assertCanView(userId, ref);
+    if (ref.kind === 'world') await this.deps.store.join(userId, ref.id);
+    const items = await this.deps.store.page(ref.id, { ...q, viewerId: userId });
+    let nextCursor: string | null = null;
+    if (items.length === q.limit) {
+      nextCursor =
+        q.afterSeq !== undefined
+          ? String(items[items.length - 1].seq)
+          : items[0].seq > 1
+            ? String(items[0].seq)
+            : null;
+    }
+    return { items: items.map(toMessageView), nextCursor };
+  }
+
+  /** Moves the caller's read marker forward (clamped to the last seq) and tells the other members. */
+  async markRead(userId: string, conversationId: string, seq: number): Promise<{ readSeq: number }> {
+    const ref = this.parse(conversationId);
+    await this.assertCanView(userId, ref);
+    const last = await this.deps.store.lastSeq(ref.id);
+    const { readSeq, moved } = await this.deps.store.markRead(userId, ref.id, Math.min(seq, last));
+    if (moved) {
+      // World read receipts go only to the reader's own devices: thousands of strangers need not know.
+      const members = ref.kind === 'world' ? [userId] : await this.membersOf(ref);
+      await this.push(members, { type: 'read', data: { conversationId: ref.id, userId, seq: readSeq } });
+    }
+    return { readSeq };
+  }
+
+  /** Tells the other members that the caller is typing (not in the world channel). */
+  async typing(userId: string, conversationId: string): Promise<void> {
+    const ref = this.parse(conversationId);
+    await this.assertCanSpeak(userId, ref);
+    if (ref.kind === 'world') return;
+    const members = (await this.membersOf(ref)).filter((u) => u !== userId);
+    const muted = await this.deps.store.mutedAmong(ref.id, members);
+    await this.push(
+      members.filter((u) => !muted.has(u)),
+      { type: 'typing', data: { conversationId: ref.id, userId } },
+    );
+  }
+
+  /** Pins or unpins the conversation for the caller. */
+  async setPinned(userId: string, conversationId: string, pinned: boolean): Promise<void> {
+    const ref = this.parse(conversationId);
+    await this.assertCanView(userId, ref);
+    await this.deps.store.setFlag(userId, ref.id, 'pinned', pinned);
+  }
+
+  /** Mutes or unmutes the conversation's pushes for the caller. */
+  async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {
+    const ref = this.parse(conversationId);
+    await this.assertCanView(userId, ref);
+    await this.deps.store.setFlag(userId, ref.id, 'muted', muted);
+  }
+
+  /** Recalls a message: the sender within the window, or a group owner/admin at any time. */
+  async recall(userId: string, messageId: string): Promise<MessageView> {
+    const message = await this.visibleMessage(userId, messageId);
+    const ref = this.parse(message.conversationId);
+    if (message.status === 'recalled') return toMessageView(message);
+    let role: GroupRole | null = null;
+    if (ref.kind === 'group') role = await this.social.groupRole(ref.groupId, userId);
+    const moderator = role === 'owner' || role === 'admin';
+    if (!moderator) {
+      if (message.senderId !== userId) {
+        throw new ForbiddenError('Only the sender or a group owner or admin may recall this message');
+      }
+      if (Date.now() - message.createdAt.getTime() >= this.deps.recallSeconds * 1000) {
+        throw new ConflictError(
+          `Messages can be recalled within ${this.deps.recallSeconds} seconds`,
+          'RECALL_WINDOW_PASSED',
+        );
+      }
+    }
+    const recalled = await this.deps.store.recall(message.id);
+    if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
+    // Everyone, muted or not: clients must drop the content they hold.
+    const members = await this.membersOf(ref).catch(() => [] as string[]);
+    const audience = ref.kind === 'world' ? [...members, userId, message.senderId] : members;
+    await this.push(audience, {
+      type: 'message.recalled',
+      data: { conversationId: ref.id, messageId: message.id, seq: message.seq },
+    });
+    return toMessageView(recalled);
+  }
+
+  /** Hides a message for the caller only. */
+  async hide(userId: string, messageId: string): Promise<void> {
+    const message = await this.visibleMessage(userId, messageId);
+    await this.deps.store.hideForUser(userId, message);
+  }
+
+  /** The message when the caller may see its conversation; MESSAGE_NOT_FOUND otherwise. */
+  private async visibleMessage(userId: string, messageId: string): Promise<StoredMessage> {
+    const message = /^[0-9a-f]{32}$/.test(messageId) ? await this.deps.store.findById(messageId) : null;
+    const ref = message ? parseConversationId(message.conversationId) : null;
+    if (!message || !ref) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
+    try {
+      await this.assertCanView(userId, ref);
+    } catch (err) {
+      if (err instanceof ForbiddenError || err instanceof NotFoundError) {
+        throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
+      }
+      throw err;
+    }
+    return message;
+  }
+
+  /** The caller's chat list: pinned first, then by last activity. */
+  async conversations(userId: string): Promise<{ items: ConversationView[]; nextCursor: null }> {
+    const groups = this.deps.groups;
+    const groupIds = groups ? await groups.groupIdsOf(userId) : null;
+    const extra = (groupIds ?? []).map((g) => `g:${g}`);
+    if (this.deps.worldEnabled) {
+      extra.push(WORLD_ID);
+      // Opening the chat list makes the user part of the world channel's push audience.
+      await this.deps.store.join(userId, WORLD_ID);
+    }
+    let list: ConversationSummary[] = await this.deps.store.summaries(userId, extra);
+    const memberOf = groupIds ? new Set(groupIds) : null;
+    list = list.filter((s) => {
+      const ref = parseConversationId(s.conversationId);
+      if (!ref) return false;
+      if (ref.kind === 'world') return this.deps.worldEnabled;
+      if (ref.kind === 'group') return memberOf ? memberOf.has(ref.groupId) : true;
+      return ref.userIds.includes(userId);
+    });
+    list = list.slice(0, CHAT_LIST_MAX);
+
+    const refs = list.map((s) => parseConversationId(s.conversationId)!);
+    const peerIds = refs.flatMap((r) =>
+      r.kind === 'private' ? [r.userIds[0] === userId ? r.userIds[1] : r.userIds[0]] : [],
+    );
+    const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds) : new Map();
+    const gids = refs.flatMap((r) => (r.kind === 'group' ? [r.groupId] : []));
+    const groupObjects = gids.length && groups ? await groups.publicGroups(gids) : new Map();
+
+    const items = list.map((s, i): ConversationView => {
+      const ref = refs[i];
+      const peerId =
+        ref.kind === 'private' ? (ref.userIds[0] === userId ? ref.userIds[1] : ref.userIds[0]) : null;
+      return {
+        conversationId: s.conversationId,
+        kind: ref.kind,
+        peer: peerId ? (peers.get(peerId) ?? null) : null,
+        group: ref.kind === 'group' ? (groupObjects.get(ref.groupId) ?? null) : null,
+        lastMessage: s.lastMessage ? toMessageView(s.lastMessage) : null,
+        lastSeq: s.lastSeq,
+        readSeq: s.readSeq,
+        unreadCount: s.unreadCount,
+        pinned: s.pinned,
+        muted: s.muted,
+      };
+    });
+    return { items, nextCursor: null };
+  }
+
+  /** Mutes or unmutes a user in the world channel; administrators only. */
+  async setWorldMute(adminId: string, targetId: string, muted: boolean): Promise<void> {
+    if ((await this.deps.users.roleOf(adminId)) !== 'admin') {
+      throw new ForbiddenError('Only administrators may mute users in the world channel');
+    }
+    if ((await this.deps.users.roleOf(targetId)) === null)
+      throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+    await this.deps.store.setFlag(targetId, WORLD_ID, 'silenced', muted);
+  }
+
+  /** A friendship began: the request's greeting (if any) becomes the private conversation's next message. */
+  async friendshipStarted(requesterId: string, accepterId: string, greeting: string | null): Promise<void> {
+    const text = greeting?.trim();
+    if (!text) return;
+    const ref = this.parse(privateConversationId(requesterId, accepterId));
+    const { message } = await this.deps.store.append({
+      conversationId: ref.id,
+      senderId: requesterId,
+      type: 'text',
+      content: { text: text.slice(0, 4000) },
+      clientMsgId: `greeting:${accepterId}:${newId()}`,
+      participants: ref.kind === 'private' ? ref.userIds : [requesterId],
+    });
+    await this.pushMessage(ref, toMessageView(message));
+  }
+
+  /** A friendship ended; with `deleteHistory` the deleter no longer sees the conversation's history. */
+  async friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void> {
+    if (!deleteHistory) return;
+    await this.deps.store.clearHistory(deleterId, privateConversationId(deleterId, otherId));
+  }
+}
