@@ -4,7 +4,7 @@ import { bearer, befriend, users, type User } from './social.helpers';
 describe('friends', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ rateLimit: { registerPerMinute: 100000 } });
   });
   afterAll(async () => {
     await app.close();
