@@ -17,6 +17,22 @@ import { LoginFailures, RateLimit } from './modules/accounts/login-throttle';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
+import { closeMongoConnection, createMongoConnection } from './infra/mongo';
+import type { MessageStore } from './modules/messages/messages.store';
+import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
+import { MongoMessageStore } from './modules/messages/messages.store.mongo';
+import { MessagesService } from './modules/messages/messages.service';
+import { messagesRoutes } from './modules/messages/messages.routes';
+import { registerMessageFrames } from './modules/messages/messages.frames';
+import { SocialCache } from './modules/social/social.cache';
+import { CachedSocialPolicy } from './modules/social/social.policy';
+import { NoopDelivery } from './modules/social/social.delivery';
+import { FriendsService } from './modules/friends/friends.service';
+import { MysqlFriendsStore } from './modules/friends/friends.store.mysql';
+import { friendsRoutes } from './modules/friends/friends.routes';
+import { GroupsService } from './modules/groups/groups.service';
+import { MysqlGroupsStore } from './modules/groups/groups.store.mysql';
+import { groupsRoutes } from './modules/groups/groups.routes';
 
 /** Everything a running instance holds; tests reach into it to check stored state. */
 export interface Instance {
@@ -32,6 +48,11 @@ export interface Instance {
   services: {
     accounts: AccountsService;
     tokens: TokenService;
+    friends: FriendsService;
+    groups: GroupsService;
+    socialPolicy: CachedSocialPolicy;
+    messages: MessagesService;
+    messageStore: MessageStore;
   };
   /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`, `setPresenceAudience`. */
   gateway: Gateway;
@@ -80,10 +101,53 @@ export async function startInstance(
     logger,
   });
 
+  const friendsStore = new MysqlFriendsStore(mysql);
+  const groupsStore = new MysqlGroupsStore(mysql);
+  const socialCache = new SocialCache(redis.command, redis.keys, {
+    pairRelation: (low, high) => friendsStore.pairRelation(low, high),
+    groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
+  });
+  const socialPolicy = new CachedSocialPolicy(socialCache);
+  // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
+  const friends = new FriendsService({
+    store: friendsStore,
+    accounts,
+    cache: socialCache,
+    delivery: new NoopDelivery(),
+    logger,
+  });
+  const groups = new GroupsService({
+    store: groupsStore,
+    accounts,
+    friends,
+    cache: socialCache,
+    delivery: new NoopDelivery(),
+    logger,
+    limits: config.groups,
+  });
+
   const healthChecks: HealthCheck[] = [
     { name: 'mysql', check: async () => void (await mysql.query('SELECT 1')) },
     { name: 'redis', check: async () => void (await redis.command.ping()) },
   ];
+
+  const messageStore = await createMessageStore(config, mysql, lifecycle, healthChecks);
+  const messages = new MessagesService({
+    store: messageStore,
+    users: {
+      publicUsersByIds: (ids) => accounts.publicUsersByIds(ids),
+      roleOf: async (id) => {
+        const user = await accountsStore.findById(id);
+        return user && user.status === 'active' ? user.role : null;
+      },
+    },
+    logger,
+    recallSeconds: config.messages.recallSeconds,
+    worldEnabled: config.world.enabled,
+  });
+  messages.setSocialPolicy(socialPolicy);
+  messages.setGroupDirectory(groups);
+  friends.setHooks(messages);
 
   const modules: RouteModule[] = [
     accountsRoutes({
@@ -96,6 +160,9 @@ export async function startInstance(
         captcha: new RateLimit(redis.command, redis.keys, 'captcha', config.rateLimit.captchaPerMinute),
       },
     }),
+    friendsRoutes({ friends, tokens }),
+    groupsRoutes({ groups, tokens }),
+    messagesRoutes({ messages, tokens }),
   ];
 
   const app = buildApp({ config, logger, metrics, healthChecks, modules });
@@ -123,6 +190,11 @@ export async function startInstance(
   });
   await gateway.start();
   accounts.setPresence(gateway.presence, gateway.presence);
+  friends.setDelivery(gateway.delivery);
+  groups.setDelivery(gateway.delivery);
+  gateway.setPresenceAudience((userId) => friends.friendIds(userId));
+  messages.setDelivery(gateway.delivery);
+  registerMessageFrames(gateway.frames, messages);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
 
@@ -139,10 +211,26 @@ export async function startInstance(
     server,
     url,
     lifecycle,
-    services: { accounts, tokens },
+    services: { accounts, tokens, friends, groups, socialPolicy, messages, messageStore },
     gateway,
     stop: () => lifecycle.stop(),
   };
+}
+
+/** The message store: MongoDB when `mongodb.uri` is set (with its health check), MySQL otherwise. */
+async function createMessageStore(
+  config: Config,
+  mysql: Pool,
+  lifecycle: Lifecycle,
+  healthChecks: HealthCheck[],
+): Promise<MessageStore> {
+  if (!config.mongodb.uri) return new MysqlMessageStore(mysql);
+  const mongo = await createMongoConnection(config.mongodb.uri);
+  lifecycle.onStop(Phase.CloseClients, 'mongodb', () => closeMongoConnection(mongo));
+  healthChecks.push({ name: 'mongodb', check: async () => void (await mongo.db!.command({ ping: 1 })) });
+  const store = new MongoMessageStore(mongo);
+  await store.init();
+  return store;
 }
 
 /** Stops accepting, lets in-flight requests finish until the deadline, then cuts what is left. */
