@@ -86,6 +86,13 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
       await store?.cleanup();
     });
 
+    it('reports MongoDB in /readyz exactly when it holds the messages', async () => {
+      const res = await app.http.get('/readyz');
+      expect(res.status).toBe(200);
+      if (store.overrides.mongodb?.uri) expect(res.body.checks.mongodb).toBe('ok');
+      else expect(res.body.checks.mongodb).toBeUndefined();
+    });
+
     describe('POST /api/v1/messages', () => {
       it('stores a message with seq 1 and returns it with 201', async () => {
         const { a, cid } = await friends();
