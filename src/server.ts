@@ -100,6 +100,7 @@ export async function startInstance(
     ),
     logger,
   });
+  tokens.checkAccountsWith((userId) => accounts.isActive(userId));
 
   const friendsStore = new MysqlFriendsStore(mysql);
   const groupsStore = new MysqlGroupsStore(mysql);

@@ -44,7 +44,8 @@ export function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
         route,
         status: res.statusCode,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
-        userId: req.auth?.userId ?? null,
+        // The caller, or for register/login the account that just signed in.
+        userId: req.auth?.userId ?? (res.locals.userId as string | undefined) ?? null,
         ip: req.ip,
         errorCode: res.locals.errorCode ?? undefined,
       };

@@ -318,6 +318,20 @@ describe('accounts (captcha off)', () => {
       expect(JSON.stringify(res.body)).not.toMatch(/scrypt|password/i);
     });
 
+    it('refuses every token of a disabled or deleted account on every route', async () => {
+      const viewer = await registerUser(app);
+      for (const status of ['disabled', 'deleted'] as const) {
+        const u = await registerUser(app);
+        await setStatus(app, u.id, status);
+        for (const path of [`/api/v1/users/${viewer.id}`, '/api/v1/users?q=a']) {
+          expectError(await app.http.get(path).set(bearer(u.token)), 401, 'UNAUTHENTICATED');
+        }
+        expectError(await app.http.post('/api/v1/auth/logout').set(bearer(u.token)), 401, 'UNAUTHENTICATED');
+        await setStatus(app, u.id, 'active');
+        expect((await app.http.get('/api/v1/users/me').set(bearer(u.token))).status).toBe(200);
+      }
+    });
+
     it('answers 401 once the account is disabled or deleted', async () => {
       for (const status of ['disabled', 'deleted'] as const) {
         const u = await registerUser(app);

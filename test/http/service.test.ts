@@ -261,6 +261,8 @@ describe('request logs', () => {
         msg: 'request',
       }),
     );
+    const loginLine = requestLines().find((l) => l.route === '/api/v1/auth/register');
+    expect(loginLine).toMatchObject({ status: 201, userId: reg.body.user.id });
     const text = booted.log.text();
     expect(text).not.toContain(reg.body.token);
     expect(text).not.toContain('Passw0rd!');

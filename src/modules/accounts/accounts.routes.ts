@@ -165,6 +165,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
           captchaId: b.captchaId,
           captchaCode: b.captchaCode,
         });
+        res.locals.userId = session.user.id;
         res.status(201).json(session);
       },
     );
@@ -205,15 +206,15 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
         const ip = clientIp(req);
         await deps.limits.login.consume(ip);
         const b = req.body as Record<string, string | undefined>;
-        res.json(
-          await deps.accounts.login({
-            username: b.username!,
-            password: b.password!,
-            captchaId: b.captchaId,
-            captchaCode: b.captchaCode,
-            ip,
-          }),
-        );
+        const session = await deps.accounts.login({
+          username: b.username!,
+          password: b.password!,
+          captchaId: b.captchaId,
+          captchaCode: b.captchaCode,
+          ip,
+        });
+        res.locals.userId = session.user.id;
+        res.json(session);
       },
     );
 

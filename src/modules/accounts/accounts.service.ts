@@ -131,6 +131,11 @@ export class AccountsService {
     return this.startSession(user);
   }
 
+  /** True while the account may sign in and act (neither disabled nor deleted). */
+  async isActive(userId: string): Promise<boolean> {
+    return (await this.deps.store.findById(userId))?.status === 'active';
+  }
+
   /** Revokes the token the caller used. */
   async logout(claims: TokenClaims): Promise<void> {
     await this.deps.tokens.revoke(claims);

@@ -13,6 +13,9 @@ export interface TokenClaims {
   expiresAt: number;
 }
 
+/** Tells whether a user may still act (false for disabled and deleted accounts). */
+export type AccountCheck = (userId: string) => Promise<boolean>;
+
 interface RevokeBefore {
   before: number;
   keep: string | null;
@@ -20,12 +23,19 @@ interface RevokeBefore {
 
 /** Issues, verifies and revokes access tokens (JWT with a jti; revocations live in Redis). */
 export class TokenService {
+  private accountCheck: AccountCheck | null = null;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly secret: string,
     private readonly ttlSeconds: number,
   ) {}
+
+  /** Makes verify() also refuse the tokens of accounts that `check` refuses (disabled or deleted). */
+  checkAccountsWith(check: AccountCheck): void {
+    this.accountCheck = check;
+  }
 
   /** Signs a new token for the user. */
   issue(userId: string): { token: string; claims: TokenClaims } {
@@ -39,7 +49,7 @@ export class TokenService {
     return { token, claims: { userId, jti, issuedAt, expiresAt } };
   }
 
-  /** Checks signature, expiry and revocation; throws UNAUTHENTICATED otherwise. */
+  /** Checks signature, expiry, revocation and the account; throws UNAUTHENTICATED otherwise. */
   async verify(token: string): Promise<TokenClaims> {
     let payload: jwt.JwtPayload;
     try {
@@ -60,6 +70,9 @@ export class TokenService {
     if (before) {
       const rb = JSON.parse(before) as RevokeBefore;
       if (issuedAt <= rb.before && jti !== rb.keep) throw new UnauthenticatedError('Token has been revoked');
+    }
+    if (this.accountCheck && !(await this.accountCheck(userId))) {
+      throw new UnauthenticatedError('Account is no longer active');
     }
     return { userId, jti, issuedAt, expiresAt: payload.exp * 1000 };
   }
