@@ -89,6 +89,11 @@ function fromExpressError(err: unknown): AppError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported body encoding');
   }
+  if (e?.status === 400) {
+    return new ValidationError('Unreadable request body', [
+      { field: 'body', message: 'could not be decoded' },
+    ]);
+  }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError('BAD_REQUEST', e.status, 'Bad request');
   }

@@ -193,6 +193,45 @@ describe('hostile input and the error envelope', () => {
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
+  it('refuses a body that cannot be decoded with 400 VALIDATION_FAILED', async () => {
+    const res = await app.http
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('this is not gzip');
+    expect(res.status).toBe(400);
+    expectEnvelope(res);
+    expect(res.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ field: 'body', message: expect.any(String) }],
+    });
+  });
+
+  it('refuses an unsupported charset or encoding with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const [type, encoding] of [
+      ['application/json; charset=latin1', 'identity'],
+      ['application/json', 'compress'],
+    ]) {
+      const res = await app.http
+        .post('/api/v1/auth/login')
+        .set('Content-Type', type)
+        .set('Content-Encoding', encoding)
+        .send('{}');
+      expect(res.status).toBe(415);
+      expectEnvelope(res);
+      expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
+  it('rejects a __proto__ field instead of merging it', async () => {
+    const res = await app.http
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"__proto__":{"isAdmin":true},"username":"a","password":"x"}');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
   describe('unknown routes', () => {
     it.each([
       ['get', '/api/v1/nope'],
