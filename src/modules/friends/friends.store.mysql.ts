@@ -1,4 +1,10 @@
-import { isDuplicateKey, withTransaction, type Pool, type PoolConnection } from '../../infra/mysql';
+import {
+  isDuplicateKey,
+  withTransaction as rawTransaction,
+  type Pool,
+  type PoolConnection,
+} from '../../infra/mysql';
+import { retryOnDeadlock } from '../social/social.retry';
 import type {
   AcceptOutcome,
   FriendRequestRecord,
@@ -75,12 +81,12 @@ export class MysqlFriendsStore implements FriendsStore {
         );
         if ((blocks as unknown[]).length) return { kind: 'blocked' };
         const [reverse] = await conn.query(
-          `SELECT ${REQUEST_COLUMNS} FROM friend_requests WHERE from_user_id = ? AND to_user_id = ? AND pending = 1 FOR UPDATE`,
+          `SELECT ${REQUEST_COLUMNS} FROM friend_requests WHERE from_user_id = ? AND to_user_id = ? AND pending = 1`,
           [to, from],
         );
         const rev = (reverse as RequestRow[])[0];
-        if (rev) {
-          await markAccepted(conn, String(rev.id));
+        // Rejecting does not take the pair lock, so the request is settled only if it is still pending.
+        if (rev && (await markAccepted(conn, String(rev.id)))) {
           const since = await insertFriendship(conn, to, from, rev.remark, input.remark);
           return { kind: 'accepted_reverse', request: { ...toRequest(rev), status: 'accepted' }, since };
         }
@@ -293,6 +299,11 @@ export class MysqlFriendsStore implements FriendsStore {
   }
 }
 
+/** A transaction that is run again when it loses a deadlock. */
+function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  return retryOnDeadlock(() => rawTransaction(pool, work));
+}
+
 /** Locks both users' rows in id order, so every change to one pair runs one at a time without deadlocks. */
 async function lockPair(conn: PoolConnection, a: string, b: string): Promise<void> {
   await conn.query('SELECT id FROM users WHERE id IN (?, ?) ORDER BY id FOR UPDATE', [a, b]);
@@ -303,10 +314,13 @@ async function friendshipExists(conn: PoolConnection, a: string, b: string): Pro
   return (rows as unknown[]).length > 0;
 }
 
-async function markAccepted(conn: PoolConnection, requestId: string): Promise<void> {
-  await conn.query("UPDATE friend_requests SET status = 'accepted', pending = NULL WHERE id = ?", [
-    requestId,
-  ]);
+/** Settles a pending request as accepted; false when it was no longer pending. */
+async function markAccepted(conn: PoolConnection, requestId: string): Promise<boolean> {
+  const [res] = await conn.query(
+    "UPDATE friend_requests SET status = 'accepted', pending = NULL WHERE id = ? AND pending = 1",
+    [requestId],
+  );
+  return (res as { affectedRows: number }).affectedRows > 0;
 }
 
 /** Writes both rows of a friendship; returns its start time. */
