@@ -230,39 +230,39 @@ export const schema = {
   ws: {
     maxFrameBytes: {
       doc: 'Largest client frame.',
-      format: 'count',
+      format: 'positive',
       default: 65536,
       env: 'WS_MAX_FRAME_BYTES',
     },
     framesPerSecond: {
       doc: 'Client frames allowed per second per connection.',
-      format: 'count',
+      format: 'positive',
       default: 20,
       env: 'WS_FRAMES_PER_SECOND',
     },
     maxConnectionsPerUser: {
       doc: 'Concurrent connections per user.',
-      format: 'count',
+      format: 'positive',
       default: 10,
       env: 'WS_MAX_CONNECTIONS_PER_USER',
     },
     maxBufferedBytes: {
       doc: 'Send buffer size past which a connection is closed with 1013.',
-      format: 'count',
+      format: 'positive',
       default: 1048576,
       env: 'WS_MAX_BUFFERED_BYTES',
     },
     pingIntervalSeconds: {
       doc: 'Heartbeat interval; a connection that misses a pong is dropped.',
-      format: 'count',
+      format: 'positive',
       default: 30,
       env: 'WS_PING_INTERVAL_SECONDS',
     },
   },
   presence: {
     ttlSeconds: {
-      doc: 'How long an instance registration lives without refresh; a dead instance users go offline after this.',
-      format: 'count',
+      doc: 'How long an instance registration lives without refresh; users of a dead instance go offline after this.',
+      format: 'positive',
       default: 30,
       env: 'PRESENCE_TTL_SECONDS',
     },
@@ -270,7 +270,7 @@ export const schema = {
   groups: {
     maxMembersLimit: {
       doc: 'Largest maxMembers a group may have.',
-      format: 'count',
+      format: 'positive',
       default: 5000,
       env: 'GROUPS_MAX_MEMBERS_LIMIT',
     },

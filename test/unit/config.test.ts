@@ -91,6 +91,11 @@ describe('loadConfig', () => {
     for (const name of names) expect(name).toMatch(/^[A-Z][A-Z0-9_]*$/);
   });
 
+  it('is documented key by key in docs/configuration.md', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/configuration.md'), 'utf8');
+    for (const [key, env] of envKeys()) expect(doc).toContain(`| \`${key}\` | \`${env}\` |`);
+  });
+
   it.each([
     ['PORT', 'abc', 'server.port'],
     ['PORT', '70000', 'server.port'],
