@@ -2,6 +2,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { checkExact, validationResult, type ValidationChain } from 'express-validator';
 import { ValidationError, type FieldProblem } from './errors';
 
+/** Most problems listed in one VALIDATION_FAILED answer. */
+export const MAX_DETAILS = 50;
+
 interface ValidationSubject {
   body?: unknown;
   params?: Record<string, unknown>;
@@ -38,7 +41,8 @@ export async function runValidation(subject: ValidationSubject, chains: Validati
         details.push({ field: 'body', message: String(e.msg) });
       }
     }
-    throw new ValidationError('Request validation failed', details);
+    // A body of thousands of unknown fields must not produce an answer larger than itself.
+    throw new ValidationError('Request validation failed', details.slice(0, MAX_DETAILS));
   }
 }
 

@@ -138,6 +138,22 @@ describe('accounts (captcha off)', () => {
       }
     });
 
+    it('creates one account when the same username is registered concurrently', async () => {
+      const username = uname('race');
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          app.http
+            .post('/api/v1/auth/register')
+            .send({ username: i % 2 ? username : username.toUpperCase(), password: PASSWORD }),
+        ),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+      for (const r of results.filter((x) => x.status === 409))
+        expect(r.body.error.code).toBe('USERNAME_TAKEN');
+      expect(await countUsers(app, username)).toBe(1);
+    });
+
     it('refuses a taken username with 409 USERNAME_TAKEN, whatever its letter case', async () => {
       const username = uname('Take');
       await registerUser(app, { username });
@@ -854,6 +870,19 @@ describe('accounts rate limits', () => {
     expect(keys.length).toBeGreaterThan(0);
   });
 
+  it('limits password change attempts per user like logins', async () => {
+    const u = await registerUser(app);
+    const attempt = () =>
+      app.http
+        .put('/api/v1/users/me/password')
+        .set(bearer(u.token))
+        .send({ oldPassword: 'Wrong-pass1', newPassword: 'N3w-Secret!' });
+    for (let i = 0; i < 3; i++) expectError(await attempt(), 403, 'INVALID_CREDENTIALS');
+    const res = await attempt();
+    expectError(res, 429, 'RATE_LIMITED');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
   it('answers 429 RATE_LIMITED with Retry-After once the captcha limit is passed', async () => {
     for (let i = 0; i < 2; i++) expect((await app.http.get('/api/v1/captcha')).status).toBe(200);
     const res = await app.http.get('/api/v1/captcha');
@@ -861,8 +890,9 @@ describe('accounts rate limits', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
-  it('allows at least 30 registrations a minute from one address', async () => {
-    for (let i = 0; i < 29; i++) await registerUser(app);
+  it('allows 30 registrations a minute from one address, then answers 429', async () => {
+    // The two earlier tests of this block registered one user each.
+    for (let i = 0; i < 28; i++) await registerUser(app);
     const res = await app.http.post('/api/v1/auth/register').send({ username: uname(), password: PASSWORD });
     expectError(res, 429, 'RATE_LIMITED');
   });

@@ -174,6 +174,22 @@ describe('hostile input and the error envelope', () => {
     expect(Number((count as Array<{ n: number }>)[0].n)).toBeGreaterThanOrEqual(2);
   });
 
+  it('lists at most 50 problems for a body of thousands of unknown fields', async () => {
+    const body: Record<string, unknown> = { username: 'someone', password: 'Passw0rd!' };
+    for (let i = 0; i < 5000; i++) body[`k${i}`] = 1;
+    const res = await app.http.post('/api/v1/auth/login').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(res.body.error.details).toHaveLength(50);
+  });
+
+  it('refuses deeply nested values as unknown fields', async () => {
+    const raw = `{"username":"someone","password":"Passw0rd!","x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const res = await app.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send(raw);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ field: 'x', message: 'unknown field' }]);
+  });
+
   it('refuses a huge search query with 400 VALIDATION_FAILED', async () => {
     const res = await app.http
       .get('/api/v1/users')

@@ -302,7 +302,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * /api/v1/users/me/password:
      *   put:
      *     tags: [Accounts]
-     *     summary: Change the password; every other token of the caller is revoked
+     *     summary: Change the password; every other token of the caller is revoked (attempts per user limited like logins)
      *     requestBody:
      *       required: true
      *       content:
@@ -319,14 +319,18 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *       400: { description: "VALIDATION_FAILED or WEAK_PASSWORD", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *       403: { description: "INVALID_CREDENTIALS: the old password is wrong", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      */
     router.put(
       '/api/v1/users/me/password',
       auth,
       validate(requiredString('oldPassword', 1, 128), requiredString('newPassword', 1, 128)),
       async (req, res) => {
+        const claims = authOf(req);
+        // Each attempt checks a password, so a stolen token cannot guess the old one at full speed.
+        await deps.limits.login.consume(`user:${claims.userId}`);
         const b = req.body as { oldPassword: string; newPassword: string };
-        await deps.accounts.changePassword(authOf(req), b.oldPassword, b.newPassword);
+        await deps.accounts.changePassword(claims, b.oldPassword, b.newPassword);
         res.status(204).end();
       },
     );
