@@ -206,7 +206,7 @@ export const schema = {
   },
   rateLimit: {
     loginPerMinute: {
-      doc: 'Login attempts per client address per minute.',
+      doc: 'Login attempts per client address, and password changes per user, per minute.',
       format: 'positive',
       default: 30,
       env: 'RATE_LIMIT_LOGIN_PER_MINUTE',
