@@ -21,6 +21,8 @@ export interface GroupsRoutesDeps {
 }
 
 const POLICIES = ['open', 'approval', 'invite'];
+/** Past the last moment MySQL's DATETIME can hold. */
+const LATEST_TIME_MS = Date.UTC(10000, 0, 1);
 
 function isId(v: unknown): boolean {
   return (typeof v === 'string' || typeof v === 'number') && ID_RE.test(String(v));
@@ -496,7 +498,13 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
           .withMessage('must be an ISO-8601 time or null')
           .bail()
           .isISO8601({ strict: true })
-          .withMessage('must be an ISO-8601 time or null'),
+          .withMessage('must be an ISO-8601 time or null')
+          .bail()
+          .custom((v: string) => {
+            const ms = new Date(v).getTime();
+            return Number.isFinite(ms) && ms >= 0 && ms < LATEST_TIME_MS;
+          })
+          .withMessage('must be between 1970 and 9999'),
       ),
       async (req, res) => {
         const { userId } = authOf(req);
