@@ -271,6 +271,27 @@ export class Gateway implements Delivery, FrameRouter {
     this.log.debug({ err: err.message, userId: ws.userId }, 'websocket protocol error');
   }
 
+  /**
+   * @openapi
+   * /ws:
+   *   get:
+   *     tags: [WebSocket]
+   *     summary: Open the real-time WebSocket (upgrade); frames and close codes in docs/websocket.md
+   *     description: >-
+   *       The token goes in `?token=` or `Authorization: Bearer` and is checked before the upgrade. The first
+   *       frame is `{type: ready, data: {userId, connectionId}}`.
+   *     parameters:
+   *       - { in: query, name: token, required: false, schema: { type: string }, description: access token when no Authorization header can be set }
+   *     responses:
+   *       101: { description: switched to the WebSocket protocol }
+   *       401: { $ref: '#/components/responses/Unauthenticated' }
+   *       429:
+   *         description: TOO_MANY_CONNECTIONS (the user already holds ws.maxConnectionsPerUser connections)
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+   *       503:
+   *         description: UNAVAILABLE (the instance is shutting down; reconnect)
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+   */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', ignoreError);
     const url = req.url ?? '';

@@ -1,3 +1,4 @@
+import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, TestClient, upgradeStatus } from './ws-client';
@@ -45,6 +46,21 @@ describe('WebSocket gateway /ws', () => {
     it('refuses a malformed or forged token with 401', async () => {
       expect(await upgradeStatus(app.instance.url, '/ws?token=not-a-jwt')).toBe(401);
       expect(await upgradeStatus(app.instance.url, '/ws', { Authorization: 'Bearer abc.def.ghi' })).toBe(401);
+    });
+
+    it('refuses an expired token with 401', async () => {
+      const u = await registerUser(app);
+      const expired = jwt.sign(
+        {
+          sub: u.id,
+          jti: 'expired-jti',
+          iatMs: Date.now() - 120_000,
+          exp: Math.floor(Date.now() / 1000) - 60,
+        },
+        app.instance.config.auth.jwtSecret,
+        { algorithm: 'HS256' },
+      );
+      expect(await upgradeStatus(app.instance.url, `/ws?token=${expired}`)).toBe(401);
     });
 
     it('refuses a token revoked by logout with 401', async () => {

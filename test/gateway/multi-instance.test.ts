@@ -26,9 +26,14 @@ describe('WebSocket gateway across server processes', () => {
     await c.next('ready');
     return c;
   };
-  const onlineVia = async (url: string, userId: string) =>
-    (await request(url).get(`/api/v1/users/${userId}`).set('Authorization', `Bearer ${viewer.token}`)).body
-      .online as boolean;
+  const onlineVia = async (url: string, userId: string): Promise<boolean> => {
+    const res = await request(url)
+      .get(`/api/v1/users/${userId}`)
+      .set('Authorization', `Bearer ${viewer.token}`);
+    if (res.status !== 200)
+      throw new Error(`GET /api/v1/users/${userId}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.online as boolean;
+  };
 
   beforeAll(async () => {
     config = testConfig({ presence: { ttlSeconds: 2 }, rateLimit: { registerPerMinute: 10_000 } });
@@ -86,7 +91,8 @@ describe('WebSocket gateway across server processes', () => {
     const doomed = await spawnInstance(config);
     const u = await register(a.url, ++seq);
     const friend = await register(a.url, ++seq);
-    await Promise.all([a.setAudience([friend.id]), doomed.setAudience([friend.id])]);
+    // Whichever survivor sweeps the dead instance announces it, so every instance gets the audience.
+    await Promise.all([a, b, doomed].map((p) => p.setAudience([friend.id])));
     const f = await open(a.url, friend.token);
     const c = await TestClient.connect(doomed.url, u.token);
     await c.next('ready');
@@ -97,7 +103,7 @@ describe('WebSocket gateway across server processes', () => {
     await eventually(async () => (await onlineVia(a.url, u.id)) === false);
     // The surviving instance sweeps the dead one's entries and tells the audience.
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
-    await a.setAudience([]);
+    await Promise.all([a.setAudience([]), b.setAudience([])]);
   });
 
   it('closes connections with 1001 on graceful stop and clears their presence at once', async () => {
