@@ -193,7 +193,7 @@ export async function startInstance(
   accounts.setPresence(gateway.presence, gateway.presence);
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
-  gateway.setPresenceAudience((userId) => friends.friendIds(userId));
+  gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
   messages.setDelivery(gateway.delivery);
   registerMessageFrames(gateway.frames, messages);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());

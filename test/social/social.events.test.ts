@@ -111,6 +111,18 @@ describe('social events over the WebSocket', () => {
     );
   });
 
+  it('a friend the user blocks does not hear their presence', async () => {
+    const [a, b, c] = await users(app, 3);
+    await befriend(app, a, b);
+    await befriend(app, a, c);
+    await app.http.put(`/api/v1/blocks/${b.id}`).set('Authorization', bearer(a));
+    const [wb, wc] = [await open(b.token), await open(c.token)];
+    await open(a.token);
+    await wc.next<{ userId: string }>('presence', (d) => d.userId === a.id);
+    expect(await app.instance.services.friends.presenceAudience(a.id)).toEqual([c.id]);
+    expect(wb.types()).not.toContain('presence');
+  });
+
   it('group.member_joined, group.updated, group.member_removed and group.dissolved reach the members', async () => {
     const [o, m, j] = await users(app, 3);
     await befriend(app, o, m);

@@ -179,9 +179,14 @@ export class FriendsService {
     return { items: page.items.flatMap((id) => users.get(id) ?? []), nextCursor: page.nextCursor };
   }
 
-  /** Ids of the user's friends (the audience of their presence changes). */
+  /** Ids of the user's friends. */
   async friendIds(userId: string): Promise<string[]> {
     return this.deps.store.friendIds(userId);
+  }
+
+  /** Who hears about the user's presence changes: their friends, except the ones they block. */
+  async presenceAudience(userId: string): Promise<string[]> {
+    return this.deps.store.friendIds(userId, true);
   }
 
   /** Which of `candidateIds` are the user's friends. */

@@ -235,8 +235,15 @@ export class MysqlFriendsStore implements FriendsStore {
     });
   }
 
-  async friendIds(userId: string): Promise<string[]> {
-    const [rows] = await this.pool.query('SELECT friend_id FROM friendships WHERE user_id = ?', [userId]);
+  async friendIds(userId: string, exceptBlocked = false): Promise<string[]> {
+    const [rows] = await this.pool.query(
+      `SELECT f.friend_id FROM friendships f WHERE f.user_id = ?${
+        exceptBlocked
+          ? ' AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE b.user_id = f.user_id AND b.blocked_id = f.friend_id)'
+          : ''
+      }`,
+      [userId],
+    );
     return (rows as Array<{ friend_id: string | number }>).map((r) => String(r.friend_id));
   }
 

@@ -79,8 +79,8 @@ export interface FriendsStore {
   ): Promise<FriendshipRecord | null>;
   /** Deletes both rows of a friendship; false when there was none. */
   deleteFriendship(userId: string, friendId: string): Promise<boolean>;
-  /** Ids of all of the user's friends. */
-  friendIds(userId: string): Promise<string[]>;
+  /** Ids of all of the user's friends, leaving out the ones the user blocks when `exceptBlocked`. */
+  friendIds(userId: string, exceptBlocked?: boolean): Promise<string[]>;
   /** Which of `candidateIds` are friends of the user. */
   friendsAmong(userId: string, candidateIds: string[]): Promise<Set<string>>;
   /** Blocks `blockedId` (idempotent) and cancels pending requests between the two. */
