@@ -109,6 +109,7 @@ export class Gateway implements Delivery, FrameRouter {
   private accepting = false;
   private stopping = false;
   private leaseBusy = false;
+  private pendingDisconnects: string[] = [];
   private pingTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
 
@@ -257,13 +258,20 @@ export class Gateway implements Delivery, FrameRouter {
     this.deps.metrics.wsConnections.dec();
     this.deps.metrics.wsClosed.inc({ code: String(code) });
     if (this.stopping) return;
-    const userId = ws.userId;
+    this.unregister(ws.userId);
+  }
+
+  /** Uncounts one connection in Redis; a failure is retried at the next lease renewal so counts never drift up. */
+  private unregister(userId: string): void {
     this.registry
       .disconnect(userId)
       .then((left) => {
         if (left === 0) this.presence.wentOffline([userId]);
       })
-      .catch((err: unknown) => this.log.warn({ err, userId }, 'registry disconnect failed'));
+      .catch((err: unknown) => {
+        this.log.warn({ err, userId }, 'registry disconnect failed; will retry');
+        this.pendingDisconnects.push(userId);
+      });
   }
 
   /** Logs a protocol error of one connection (ws closes it with the matching code). */
@@ -348,7 +356,7 @@ export class Gateway implements Delivery, FrameRouter {
     }
     if (!attached) {
       socket.destroy();
-      await this.registry.disconnect(userId);
+      await this.registry.disconnect(userId).catch(() => this.pendingDisconnects.push(userId));
     }
   }
 
@@ -466,6 +474,9 @@ export class Gateway implements Delivery, FrameRouter {
         for (const [userId, list] of this.users) counts.set(userId, list.length);
         await this.registry.restore(counts);
       }
+      const retry = this.pendingDisconnects;
+      this.pendingDisconnects = [];
+      for (const userId of retry) this.unregister(userId);
       for (const instanceId of dead) {
         if (instanceId === this.instanceId || !(await this.registry.claimDead(instanceId))) continue;
         const offline = await this.registry.drain(instanceId);
