@@ -1,3 +1,4 @@
+import type { Response } from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, createGroup, joinOpen, users, type User } from './social.helpers';
 
@@ -20,7 +21,7 @@ describe('pagination of every social list ({items, nextCursor}, ?cursor, ?limit)
     let cursor: string | null = null;
     for (let page = 0; page < 20; page++) {
       const sep = path.includes('?') ? '&' : '?';
-      const res = await app.http
+      const res: Response = await app.http
         .get(`${path}${sep}limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
         .set('Authorization', bearer(u));
       expect(res.status).toBe(200);
