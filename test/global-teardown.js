@@ -1,5 +1,9 @@
-// Drops test databases that a crashed test file left behind.
+// Drops test databases that a crashed test file left behind. Other test runs may be going on at the same
+// time against the same server, so only databases whose tables are over an hour old are dropped: a live
+// test database is never that old, and each test file drops its own database when it finishes.
 const mysql = require('mysql2/promise');
+
+const STALE_AFTER_HOURS = 1;
 
 module.exports = async () => {
   const url = new URL(process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/jim');
@@ -9,7 +13,12 @@ module.exports = async () => {
     user: decodeURIComponent(url.username || 'root'),
     password: decodeURIComponent(url.password || ''),
   });
-  const [rows] = await conn.query("SHOW DATABASES LIKE 'jim\\_t\\_%'");
-  for (const row of rows) await conn.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
+  const [rows] = await conn.query(
+    `SELECT table_schema AS db FROM information_schema.tables
+      WHERE table_schema LIKE 'jim\\_t\\_%'
+      GROUP BY table_schema
+     HAVING MAX(create_time) < NOW() - INTERVAL ${STALE_AFTER_HOURS} HOUR`,
+  );
+  for (const row of rows) await conn.query(`DROP DATABASE IF EXISTS \`${row.db}\``);
   await conn.end();
 };

@@ -209,12 +209,16 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect(res.body.error.code).toBe('NOT_FRIENDS');
       });
 
-      it('refuses a sender the peer blocks with 403 BLOCKED', async () => {
+      it('refuses a sender the peer blocks with 403 BLOCKED, yet a retry of an earlier send gets its original', async () => {
         const { a, b, cid } = await friends();
+        const before = await send(a, cid, 'before the block', 'pre-block');
         expect((await as(b).put(`/api/v1/blocks/${a.id}`)).status).toBe(204);
         const res = await send(a, cid);
         expect(res.status).toBe(403);
         expect(res.body.error.code).toBe('BLOCKED');
+        const retry = await send(a, cid, 'before the block', 'pre-block');
+        expect(retry.status).toBe(200);
+        expect(retry.body.id).toBe(before.body.id);
       });
 
       it('refuses a private conversation of two other users with 403 NOT_A_MEMBER', async () => {

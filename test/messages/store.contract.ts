@@ -4,6 +4,8 @@ import type { MessageStore, NewMessage } from '../../src/modules/messages/messag
 /** A store under test and how to release it. */
 export interface StoreHandle {
   store: MessageStore;
+  /** Another store on the same data with its own connection, as a second server instance would have. */
+  second: () => Promise<{ store: MessageStore; close: () => Promise<void> }>;
   close: () => Promise<void>;
 }
 
@@ -78,6 +80,32 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect([...stored, ...rest].map((m) => m.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     });
 
+    it('keeps seq 1..200 gap-free when two instances append to one conversation at once', async () => {
+      const other = await handle.second();
+      try {
+        const cid = `g:${userId()}`;
+        const sender = userId();
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            (i % 2 ? store : other.store).append(text(cid, sender, `x${i}`)),
+          ),
+        );
+        const seqs = results.map((r) => r.message.seq).sort((x, y) => x - y);
+        expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        const ids = results.map((r) => r.message.id);
+        const retried = await Promise.all(
+          results.map((r, i) =>
+            (i % 2 ? other.store : store).append(text(cid, sender, 'again', r.message.clientMsgId)),
+          ),
+        );
+        expect(retried.map((r) => r.message.id)).toEqual(ids);
+        expect(retried.every((r) => r.existing)).toBe(true);
+        expect(await other.store.lastSeq(cid)).toBe(200);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('returns the original for a repeated (senderId, clientMsgId), flagged as existing', async () => {
       const a = userId();
       const cid = `g:${userId()}`;
@@ -85,6 +113,8 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       const again = await store.append({ ...text(cid, a, 'different body', 'same-id') });
       expect(again.existing).toBe(true);
       expect(again.message).toEqual(first.message);
+      expect(await store.findByClientMsgId(a, 'same-id')).toEqual(first.message);
+      expect(await store.findByClientMsgId(a, 'other-id')).toBeNull();
       expect(await store.lastSeq(cid)).toBe(1);
       // The same clientMsgId from another sender is a different message.
       const other = await store.append(text(cid, userId(), 'x', 'same-id'));

@@ -10,6 +10,10 @@ messageStoreContract('MongoDB (jongodb)', async () => {
   await store.init();
   return {
     store,
+    second: async () => {
+      const other = await createMongoConnection(server.uri);
+      return { store: new MongoMessageStore(other), close: () => closeMongoConnection(other) };
+    },
     close: async () => {
       await closeMongoConnection(conn);
       await server.stop();

@@ -11,6 +11,10 @@ messageStoreContract('MySQL', async () => {
   await migrate(pool, path.resolve(__dirname, '../../sql'), createLogger({ level: 'silent' }));
   return {
     store: new MysqlMessageStore(pool),
+    second: async () => {
+      const other = await createMysqlPool(mysqlUrl, 20);
+      return { store: new MysqlMessageStore(other), close: () => other.end() };
+    },
     close: async () => {
       await pool.end();
       await dropDatabase(mysqlUrl);

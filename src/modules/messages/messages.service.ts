@@ -127,7 +127,15 @@ export class MessagesService implements FriendshipHooks {
   /** Sends a message (REST and WS): rules, store, push. `created` is false for an idempotent retry. */
   async send(senderId: string, input: SendInput): Promise<{ message: MessageView; created: boolean }> {
     const ref = this.parse(input.conversationId);
-    await this.assertCanSpeak(senderId, ref);
+    try {
+      await this.assertCanSpeak(senderId, ref);
+    } catch (err) {
+      // A retry of a message that was stored before the rules changed still gets the original.
+      const original = await this.deps.store.findByClientMsgId(senderId, input.clientMsgId);
+      if (original && original.conversationId === ref.id)
+        return { message: toMessageView(original), created: false };
+      throw err;
+    }
     const { message, existing } = await this.deps.store.append({
       conversationId: ref.id,
       senderId,

@@ -16,12 +16,6 @@ import {
   type StoredMessage,
 } from './messages.store';
 
-interface ConversationDoc {
-  _id: string;
-  lastSeq: number;
-  lastAt: Date;
-}
-
 interface MessageDoc {
   _id: string;
   conversationId: string;
@@ -61,11 +55,6 @@ interface HideDoc {
   seq: number;
 }
 
-const conversationSchema = new Schema<ConversationDoc>(
-  { _id: String, lastSeq: { type: Number, required: true }, lastAt: { type: Date, required: true } },
-  { collection: 'conversations', versionKey: false },
-);
-
 const messageSchema = new Schema<MessageDoc>(
   {
     _id: String,
@@ -81,7 +70,7 @@ const messageSchema = new Schema<MessageDoc>(
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );
-// Paging by seq, and no two messages share a seq.
+// Paging by seq, the last seq, and no two messages share a seq (the seq allocation relies on it).
 messageSchema.index({ conversationId: 1, seq: 1 }, { unique: true, name: 'uq_conversation_seq' });
 // Idempotent sends.
 messageSchema.index({ senderId: 1, clientMsgId: 1 }, { unique: true, name: 'uq_sender_client' });
@@ -129,6 +118,14 @@ const STALE_CLAIM_MS = 30_000;
 const CLAIM_WAIT_STEPS = 40;
 const CLAIM_WAIT_MS = 50;
 const INSERT_ATTEMPTS = 3;
+const MAX_SEQ_CONFLICTS = 1000;
+
+/** True when an insert failed on the unique (conversationId, seq) index. */
+function isSeqTaken(err: unknown): boolean {
+  if (!isMongoDuplicateKey(err)) return false;
+  const e = err as { keyPattern?: Record<string, unknown>; message?: string };
+  return Boolean(e.keyPattern?.seq !== undefined || e.message?.includes('uq_conversation_seq'));
+}
 
 function toMessage(doc: MessageDoc): StoredMessage {
   return {
@@ -173,23 +170,23 @@ function toState(userId: string, conversationId: string, doc: StateDoc | null): 
  * Messages in MongoDB through mongoose. Only single-document atomic operations are used (no transactions,
  * no array or pipeline updates), so it runs on a standalone server as well as on a replica set.
  *
- * Seq allocation: `$inc` on the conversation's counter document hands out each seq exactly once. A gap
- * could appear only if the message insert that follows failed, so everything that can make it fail is
- * ruled out beforehand: idempotency is settled first by inserting a claim document keyed by
- * (senderId, clientMsgId) — only the request that creates the claim allocates a seq, a concurrent retry
- * waits for the original instead, and the claim is dropped once the message can answer retries itself — and
- * the message's own unique keys (its fresh id, the just-allocated seq) cannot collide. Transient write failures are retried; only losing the database for good between the two
- * writes can still leave a seq unused, which readers paging by seq ranges tolerate.
+ * Seq allocation is optimistic and needs no counter: the next seq is the conversation's highest seq plus
+ * one, and the insert itself claims it through the unique (conversationId, seq) index. When another
+ * instance got there first the insert is refused and the allocation is retried. A seq exists only once a
+ * message holds it, so a failed or interrupted insert can never leave a gap, and there is no counter that
+ * could drift from the messages. Within one instance appends to a conversation are queued, so conflicts
+ * only arise between instances. Idempotency is settled before any of this by inserting a claim document
+ * keyed by (senderId, clientMsgId): only the request that creates the claim stores a message, a concurrent
+ * retry waits for the original instead, and the claim is dropped once the message answers retries itself.
  */
 export class MongoMessageStore implements MessageStore {
-  private readonly conversations: Model<ConversationDoc>;
   private readonly messages: Model<MessageDoc>;
   private readonly claims: Model<ClaimDoc>;
   private readonly states: Model<StateDoc>;
   private readonly hides: Model<HideDoc>;
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(conn: Connection) {
-    this.conversations = conn.model<ConversationDoc>('Conversation', conversationSchema);
     this.messages = conn.model<MessageDoc>('Message', messageSchema);
     this.claims = conn.model<ClaimDoc>('MessageClaim', claimSchema);
     this.states = conn.model<StateDoc>('UserConversation', stateSchema);
@@ -198,7 +195,7 @@ export class MongoMessageStore implements MessageStore {
 
   /** Creates the collections' indexes (idempotent); call once at start. */
   async init(): Promise<void> {
-    for (const model of [this.conversations, this.messages, this.claims, this.states, this.hides]) {
+    for (const model of [this.messages, this.claims, this.states, this.hides]) {
       await model.createCollection().catch(() => undefined);
       await model.createIndexes();
     }
@@ -221,11 +218,10 @@ export class MongoMessageStore implements MessageStore {
       return { message: finished, existing: true };
     }
 
-    const seq = await this.nextSeq(input.conversationId);
     const doc: MessageDoc = {
       _id: id,
       conversationId: input.conversationId,
-      seq,
+      seq: 0,
       senderId: input.senderId,
       type: input.type,
       content: input.content,
@@ -234,19 +230,11 @@ export class MongoMessageStore implements MessageStore {
       createdAt: new Date(),
       recalledAt: null,
     };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.messages.collection.insertOne(raw(doc));
-        break;
-      } catch (err) {
-        // A duplicate means an earlier attempt of ours did reach the server.
-        if (isMongoDuplicateKey(err) && (await this.findById(id))) break;
-        if (attempt >= INSERT_ATTEMPTS) {
-          await this.claims.deleteOne({ _id: key, messageId: id }).catch(() => undefined);
-          throw err;
-        }
-        await sleep(20 * attempt);
-      }
+    try {
+      await this.queue(input.conversationId, () => this.insertWithNextSeq(doc));
+    } catch (err) {
+      await this.claims.deleteOne({ _id: key, messageId: id }).catch(() => undefined);
+      throw err;
     }
     // The message now answers retries by itself (first lookup above), so the claim is no longer needed.
     await this.claims.deleteOne({ _id: key, messageId: id }).catch(() => undefined);
@@ -278,24 +266,46 @@ export class MongoMessageStore implements MessageStore {
     throw new AppendInProgressError();
   }
 
-  /** Hands out the conversation's next seq (creating the counter at 1). */
-  private async nextSeq(conversationId: string): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
+  /** Inserts `doc` under the conversation's next free seq (set on `doc`), retrying when another takes it. */
+  private async insertWithNextSeq(doc: MessageDoc): Promise<void> {
+    let conflicts = 0;
+    for (let attempt = 1; ;) {
+      doc.seq = (await this.lastSeq(doc.conversationId)) + 1;
+      doc.createdAt = new Date();
       try {
-        const counter = await this.conversations
-          .findOneAndUpdate(
-            { _id: conversationId },
-            { $inc: { lastSeq: 1 }, $set: { lastAt: new Date() } },
-            { upsert: true, returnDocument: 'after' },
-          )
-          .lean<ConversationDoc>();
-        return counter!.lastSeq;
+        await this.messages.collection.insertOne(raw(doc));
+        return;
       } catch (err) {
-        // Two first messages may race to create the counter; the loser simply increments it.
-        if (isMongoDuplicateKey(err) && attempt < 3) continue;
-        throw err;
+        // An earlier attempt of ours may have reached the server even though it reported a failure.
+        const stored = await this.messages.findById(doc._id).lean<MessageDoc>();
+        if (stored) {
+          doc.seq = stored.seq;
+          doc.createdAt = stored.createdAt;
+          return;
+        }
+        if (isSeqTaken(err) && ++conflicts < MAX_SEQ_CONFLICTS) {
+          await sleep(Math.floor(Math.random() * Math.min(conflicts, 10)));
+          continue;
+        }
+        if (attempt++ >= INSERT_ATTEMPTS) throw err;
+        await sleep(20 * attempt);
       }
     }
+  }
+
+  /** Runs `work` after every earlier queued work of the same conversation on this instance. */
+  private queue<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(conversationId) ?? Promise.resolve();
+    const run = previous.then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(conversationId, tail);
+    void tail.then(() => {
+      if (this.tails.get(conversationId) === tail) this.tails.delete(conversationId);
+    });
+    return run;
   }
 
   private async ensureState(userId: string, conversationId: string): Promise<void> {
@@ -326,7 +336,7 @@ export class MongoMessageStore implements MessageStore {
     return doc ? toMessage(doc) : null;
   }
 
-  private async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
+  async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
     const doc = await this.messages.findOne({ senderId, clientMsgId }).lean<MessageDoc>();
     return doc ? toMessage(doc) : null;
   }
@@ -391,8 +401,11 @@ export class MongoMessageStore implements MessageStore {
   }
 
   async lastSeq(conversationId: string): Promise<number> {
-    const doc = await this.conversations.findById(conversationId).lean<ConversationDoc>();
-    return doc?.lastSeq ?? 0;
+    return (await this.lastMessage(conversationId))?.seq ?? 0;
+  }
+
+  private async lastMessage(conversationId: string): Promise<MessageDoc | null> {
+    return this.messages.findOne({ conversationId }).sort({ seq: -1 }).lean<MessageDoc>();
   }
 
   async getState(userId: string, conversationId: string): Promise<ConversationState> {
@@ -461,22 +474,19 @@ export class MongoMessageStore implements MessageStore {
     const states = new Map(stateDocs.map((d) => [d.conversationId, toState(userId, d.conversationId, d)]));
     const ids = [...new Set([...states.keys(), ...alsoConsider])];
     if (!ids.length) return [];
-    const convDocs = await this.conversations
-      .find({ _id: { $in: ids }, lastSeq: { $gt: 0 } })
-      .lean<ConversationDoc[]>();
-    const convs = convDocs
+    // One indexed lookup per conversation: its highest seq is its last message.
+    const lasts = await Promise.all(ids.map((id) => this.lastMessage(id)));
+    const convs = lasts
+      .filter((d): d is MessageDoc => d !== null)
       .map((d) => ({
-        id: d._id,
-        lastSeq: d.lastSeq,
-        lastAt: new Date(d.lastAt),
-        state: states.get(d._id) ?? toState(userId, d._id, null),
+        id: d.conversationId,
+        lastSeq: d.seq,
+        lastAt: new Date(d.createdAt),
+        last: toMessage(d),
+        state: states.get(d.conversationId) ?? toState(userId, d.conversationId, null),
       }))
       .filter((c) => c.lastSeq > c.state.clearedSeq);
     if (!convs.length) return [];
-    const lastDocs = await this.messages
-      .find({ $or: convs.map((c) => ({ conversationId: c.id, seq: c.lastSeq })) })
-      .lean<MessageDoc[]>();
-    const lastById = new Map(lastDocs.map((d) => [d.conversationId, toMessage(d)]));
     const own = await Promise.all(
       convs.map((c) =>
         c.lastSeq > c.state.readSeq
@@ -493,7 +503,7 @@ export class MongoMessageStore implements MessageStore {
         conversationId: c.id,
         lastSeq: c.lastSeq,
         lastActivityAt: c.lastAt,
-        lastMessage: lastById.get(c.id) ?? null,
+        lastMessage: c.last,
         readSeq: c.state.readSeq,
         unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - own[i]),
         pinned: c.state.pinned,

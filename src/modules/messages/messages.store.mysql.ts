@@ -159,7 +159,7 @@ export class MysqlMessageStore implements MessageStore {
     return rows.length ? toMessage(rows[0]) : null;
   }
 
-  private async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
+  async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
     const [rows] = await this.pool.query<MessageRow[]>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_msg_id = ?`,
       [senderId, clientMsgId],

@@ -90,6 +90,8 @@ export interface MessageStore {
   append(message: NewMessage): Promise<AppendResult>;
   /** The message with this id; null when none. */
   findById(id: string): Promise<StoredMessage | null>;
+  /** The message a sender stored under this clientMsgId; null when none. */
+  findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null>;
   /** Messages of a conversation in ascending seq, per the query. */
   page(conversationId: string, query: PageQuery): Promise<StoredMessage[]>;
   /** Marks the message recalled and removes its content from storage; null when none. */
