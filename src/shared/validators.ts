@@ -14,7 +14,7 @@ export function pageQuery(max = 100): ValidationChain[] {
     query('cursor')
       .optional()
       .isString()
-      .isLength({ min: 1, max: 200 })
+      .isLength({ min: 1, max: 512 })
       .withMessage('must be a cursor from a previous page'),
     query('limit')
       .optional()

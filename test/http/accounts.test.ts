@@ -642,6 +642,58 @@ describe('accounts (captcha off)', () => {
       expect(seen).toEqual(ids);
     });
 
+    it('pages through many users with the same nickname without repeating or losing one', async () => {
+      const tag = uname('S');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await registerUser(app, { nickname: tag })).id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const q: Record<string, string | number> = { q: tag, limit: 2 };
+        if (cursor) q.cursor = cursor;
+        const res = await search(q);
+        seen.push(...res.body.items.map((i: { id: string }) => i.id));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(ids);
+    });
+
+    it('orders nickname matches by nickname', async () => {
+      const tag = uname('O');
+      const c = await registerUser(app, { nickname: `${tag}c` });
+      const a = await registerUser(app, { nickname: `${tag}a` });
+      const b = await registerUser(app, { nickname: `${tag}B` });
+      const res = await search({ q: tag });
+      expect(res.body.items.map((i: { id: string }) => i.id)).toEqual([a.id, b.id, c.id]);
+    });
+
+    it('lists the user with that id first, then nickname matches, paging across both', async () => {
+      const target = await registerUser(app, { nickname: 'not-a-number' });
+      const prefixed: string[] = [];
+      for (let i = 0; i < 2; i++)
+        prefixed.push((await registerUser(app, { nickname: `${target.id}-${i}` })).id);
+      const first = await search({ q: target.id, limit: 1 });
+      expect(first.body.items.map((i: { id: string }) => i.id)).toEqual([target.id]);
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const rest = await search({ q: target.id, limit: 10, cursor: first.body.nextCursor });
+      const restIds = rest.body.items.map((i: { id: string }) => i.id);
+      expect(restIds).toEqual(expect.arrayContaining(prefixed));
+      expect(restIds).not.toContain(target.id);
+    });
+
+    it('refuses a forged cursor with 400 VALIDATION_FAILED', async () => {
+      for (const cursor of [
+        Buffer.from('{"x":1}').toString('base64url'),
+        Buffer.from('["a", "1 OR 1=1"]').toString('base64url'),
+        Buffer.from('["a", 5]').toString('base64url'),
+        'bm90IGpzb24',
+      ]) {
+        const res = await search({ q: 'a', cursor });
+        expectError(res, 400, 'VALIDATION_FAILED');
+        expect(res.body.error.details).toEqual([{ field: 'cursor', message: expect.any(String) }]);
+      }
+    });
+
     it('never lists disabled or deleted users', async () => {
       const tag = uname('H');
       const active = await registerUser(app, { nickname: `${tag}a` });

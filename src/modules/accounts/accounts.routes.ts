@@ -2,7 +2,6 @@ import type { Request, Router } from 'express';
 import { body, query } from 'express-validator';
 import { validate } from '../../shared/validation';
 import {
-  ID_RE,
   idParam,
   limitOf,
   optionalString,
@@ -358,10 +357,10 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * /api/v1/users:
      *   get:
      *     tags: [Accounts]
-     *     summary: Search active users by exact id or nickname prefix
+     *     summary: Search active users by nickname prefix (ordered by nickname) or exact id (listed first)
      *     parameters:
      *       - { in: query, name: q, required: true, schema: { type: string, minLength: 1, maxLength: 64 } }
-     *       - { in: query, name: cursor, schema: { type: string } }
+     *       - { in: query, name: cursor, description: "nextCursor of the previous page", schema: { type: string } }
      *       - { in: query, name: limit, schema: { type: integer, minimum: 1, maximum: 100, default: 20 } }
      *     responses:
      *       200: { description: a page of users, content: { application/json: { schema: { $ref: '#/components/schemas/UserPage' } } } }
@@ -380,7 +379,10 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
           .isLength({ min: 1, max: 64 })
           .withMessage('must be 1-64 characters'),
         ...pageQuery(100),
-        query('cursor').optional().matches(ID_RE).withMessage('must be a cursor from a previous page'),
+        query('cursor')
+          .optional()
+          .matches(/^[A-Za-z0-9_-]+$/)
+          .withMessage('must be a cursor from a previous page'),
       ),
       async (req, res) => {
         res.json(

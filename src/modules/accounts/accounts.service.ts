@@ -6,7 +6,14 @@ import {
   ValidationError,
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import type { AccountsStore, PresenceChoice, ProfileChanges, UserRecord } from './accounts.store';
+import { ID_RE } from '../../shared/validators';
+import type {
+  AccountsStore,
+  NicknamePosition,
+  PresenceChoice,
+  ProfileChanges,
+  UserRecord,
+} from './accounts.store';
 import type { CaptchaService } from './captcha.service';
 import type { LoginFailures } from './login-throttle';
 import { burnPasswordCheck, hashPassword, isStrongPassword, verifyPassword } from './passwords';
@@ -188,17 +195,29 @@ export class AccountsService {
     return pub;
   }
 
-  /** Active users by exact id or nickname prefix, paged by id. */
+  /**
+   * Active users by nickname prefix, ordered by nickname; when `q` is an id, that user comes first on
+   * the first page. The cursor is opaque to clients.
+   */
   async search(
     q: string,
     cursor: string | null,
     limit: number,
   ): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
-    const rows = await this.deps.store.search(q, cursor, limit + 1);
-    const page = rows.slice(0, limit);
+    const after = cursor === null ? null : decodeSearchCursor(cursor);
+    const isId = ID_RE.test(q);
+    const byId = !after && isId ? await this.deps.store.findById(q) : null;
+    const first = byId && byId.status === 'active' ? [byId] : [];
+    const want = limit - first.length;
+    const rows = await this.deps.store.searchByNickname(q, after, isId ? q : null, want + 1);
+    const page = rows.slice(0, want);
+    const last = page[page.length - 1];
     return {
-      items: await this.toPublic(page),
-      nextCursor: rows.length > limit ? page[page.length - 1].id : null,
+      items: await this.toPublic([...first, ...page]),
+      nextCursor:
+        rows.length > want
+          ? encodeSearchCursor(last ? { nickname: last.nickname, id: last.id } : { nickname: '', id: '0' })
+          : null,
     };
   }
 
@@ -239,6 +258,32 @@ export class AccountsService {
     const { token, claims } = this.deps.tokens.issue(user.id);
     return { user: await this.toPrivate(user), token, expiresAt: new Date(claims.expiresAt).toISOString() };
   }
+}
+
+function encodeSearchCursor(pos: NicknamePosition): string {
+  return Buffer.from(JSON.stringify([pos.nickname, pos.id])).toString('base64url');
+}
+
+function decodeSearchCursor(cursor: string): NicknamePosition {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = null;
+  }
+  if (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[0] === 'string' &&
+    value[0].length <= 64 &&
+    typeof value[1] === 'string' &&
+    (value[1] === '0' || ID_RE.test(value[1]))
+  ) {
+    return { nickname: value[0], id: value[1] };
+  }
+  throw new ValidationError('Request validation failed', [
+    { field: 'cursor', message: 'must be a cursor from a previous page' },
+  ]);
 }
 
 function baseFields(u: UserRecord) {

@@ -4,6 +4,7 @@ import { ConflictError } from '../../shared/errors';
 import type {
   AccountsStore,
   NewUser,
+  NicknamePosition,
   ProfileChanges,
   UserRecord,
   UserRole,
@@ -123,14 +124,27 @@ export class MysqlAccountsStore implements AccountsStore {
     await this.pool.execute('UPDATE users SET role = ? WHERE id = ?', [role, id]);
   }
 
-  async search(q: string, afterId: string | null, limit: number): Promise<UserRecord[]> {
-    const after = afterId ?? '0';
-    const isId = /^[1-9]\d{0,18}$/.test(q);
+  async searchByNickname(
+    prefix: string,
+    after: NicknamePosition | null,
+    excludeId: string | null,
+    limit: number,
+  ): Promise<UserRecord[]> {
+    // Served by ix_users_nickname (status, nickname, id) as one range, without a sort.
+    const where = ["status = 'active'", 'nickname LIKE ?'];
+    const params: Array<string | number> = [likePrefix(prefix)];
+    if (after) {
+      where.push('(nickname > ? OR (nickname = ? AND id > ?))');
+      params.push(after.nickname, after.nickname, after.id);
+    }
+    if (excludeId) {
+      where.push('id <> ?');
+      params.push(excludeId);
+    }
+    params.push(limit);
     const [rows] = await this.pool.query(
-      `SELECT ${COLUMNS} FROM users
-        WHERE status = 'active' AND id > ? AND (nickname LIKE ? ${isId ? 'OR id = ?' : ''})
-        ORDER BY id ASC LIMIT ?`,
-      isId ? [after, likePrefix(q), q, limit] : [after, likePrefix(q), limit],
+      `SELECT ${COLUMNS} FROM users WHERE ${where.join(' AND ')} ORDER BY nickname, id LIMIT ?`,
+      params,
     );
     return (rows as UserRow[]).map(toRecord);
   }

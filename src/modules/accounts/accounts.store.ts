@@ -33,6 +33,12 @@ export interface ProfileChanges {
   presence?: PresenceChoice;
 }
 
+/** A place in the (nickname, id) order of a nickname search. */
+export interface NicknamePosition {
+  nickname: string;
+  id: string;
+}
+
 /** Storage of accounts. */
 export interface AccountsStore {
   /** Inserts a user; throws UsernameTakenError when the username exists (case-insensitively). */
@@ -51,6 +57,14 @@ export interface AccountsStore {
   setStatus(id: string, status: UserStatus): Promise<void>;
   /** Sets the role. */
   setRole(id: string, role: UserRole): Promise<void>;
-  /** Active users whose id equals `q` or whose nickname starts with `q`, by id ascending after `afterId`. */
-  search(q: string, afterId: string | null, limit: number): Promise<UserRecord[]>;
+  /**
+   * Active users whose nickname starts with `prefix` (matched literally, ignoring case), ordered by
+   * (nickname, id), after `after`, leaving out `excludeId`.
+   */
+  searchByNickname(
+    prefix: string,
+    after: NicknamePosition | null,
+    excludeId: string | null,
+    limit: number,
+  ): Promise<UserRecord[]>;
 }
