@@ -324,6 +324,7 @@ describe('graceful stop', () => {
     const body = JSON.stringify({ username: 'nobody_here', password: 'Wrong-pass1' });
 
     let stopping: Promise<void> | undefined;
+    let listeningAtClose: boolean | undefined;
     const arrived = new Promise<void>((resolve) => instance.server.once('request', () => resolve()));
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
@@ -341,16 +342,22 @@ describe('graceful stop', () => {
         },
       );
       req.on('error', reject);
-      // Half the body now, the rest once the stop has begun: the request is in flight meanwhile.
+      // Half the body now, the rest only once the server has stopped accepting connections.
       req.write(body.slice(0, 10));
-      void arrived.then(async () => {
-        stopping = instance.stop();
-        await new Promise((r) => setTimeout(r, 50));
+      const close = instance.server.close.bind(instance.server);
+      instance.server.close = ((cb?: (err?: Error) => void) => {
+        const result = close(cb);
+        listeningAtClose = instance.server.listening;
         req.end(body.slice(10));
+        return result;
+      }) as typeof instance.server.close;
+      void arrived.then(() => {
+        stopping = instance.stop();
       });
     });
 
     const res = await response;
+    expect(listeningAtClose).toBe(false);
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body).error.code).toBe('INVALID_CREDENTIALS');
     await stopping;
