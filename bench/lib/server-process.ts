@@ -17,16 +17,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `src/main.ts` (one worker) in a shell with `ulimit -n` raised, and waits for /healthz. */
+/**
+ * Starts `src/main.ts` (one worker unless `env.SERVER_WORKERS` says otherwise) in a shell with `ulimit -n`
+ * raised, and waits for /healthz. `nodeArgs` go to node (e.g. `--cpu-prof`).
+ */
 export async function startServer(
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const cmd = `ulimit -n 20000 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" -r ./scripts/ts-register.js src/main.ts`;
+  const flags = nodeArgs.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const cmd = `ulimit -n 20000 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" ${flags} -r ./scripts/ts-register.js src/main.ts`;
   const log = fs.openSync(path.join(ROOT, 'bench', 'server.log'), 'w');
   const child = spawn('bash', ['-c', cmd], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', SERVER_WORKERS: '1' },
+    env: { ...process.env, SERVER_WORKERS: '1', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', log, log],
   });
   const url = `http://127.0.0.1:${port}`;
