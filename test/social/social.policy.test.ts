@@ -108,6 +108,13 @@ describe('SocialPolicy (the hot-path checks messaging calls)', () => {
       expect(await policy().groupRole(g.id, m.id)).toBe('member');
       expect(await policy().groupRole(g.id, s.id)).toBeNull();
       expect(await policy().groupMemberIds('987654321')).toEqual([]);
+      for (const bad of ['abc', '0', '1'.repeat(30), '']) {
+        await expect(policy().assertCanSpeakInGroup(o.id, bad)).rejects.toMatchObject({
+          code: 'CONVERSATION_NOT_FOUND',
+        });
+        expect(await policy().groupMemberIds(bad)).toEqual([]);
+        expect(await policy().groupRole(bad, o.id)).toBeNull();
+      }
       expect(await policy().groupRole('987654321', o.id)).toBeNull();
     });
 

@@ -2,6 +2,8 @@ import { ForbiddenError, NotFoundError } from '../../shared/errors';
 import type { GroupRole, SocialPolicy } from '../messages/messages.ports';
 import type { SocialCache } from './social.cache';
 
+const GROUP_ID_RE = /^[1-9]\d{0,18}$/;
+
 /** The social rules messaging asks on every send, answered from the Redis cache (one round trip on a hit). */
 export class CachedSocialPolicy implements SocialPolicy {
   constructor(
@@ -18,6 +20,8 @@ export class CachedSocialPolicy implements SocialPolicy {
 
   /** Throws CONVERSATION_NOT_FOUND (404), NOT_A_MEMBER (403) or MUTED (403). */
   async assertCanSpeakInGroup(senderId: string, groupId: string): Promise<void> {
+    if (!GROUP_ID_RE.test(groupId))
+      throw new NotFoundError('Conversation not found', 'CONVERSATION_NOT_FOUND');
     const { exists, mutedAll, member } = await this.cache.groupMember(groupId, senderId);
     if (!exists) throw new NotFoundError('Conversation not found', 'CONVERSATION_NOT_FOUND');
     if (!member) throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
@@ -31,12 +35,14 @@ export class CachedSocialPolicy implements SocialPolicy {
 
   /** Ids of every member of the group; empty when the group does not exist. */
   async groupMemberIds(groupId: string): Promise<string[]> {
+    if (!GROUP_ID_RE.test(groupId)) return [];
     const members = await this.cache.groupMembers(groupId);
     return members ? [...members.keys()] : [];
   }
 
   /** The user's role in the group, or null when not a member (or the group does not exist). */
   async groupRole(groupId: string, userId: string): Promise<GroupRole | null> {
+    if (!GROUP_ID_RE.test(groupId)) return null;
     const { exists, member } = await this.cache.groupMember(groupId, userId);
     return exists && member ? member.role : null;
   }
