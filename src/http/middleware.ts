@@ -29,32 +29,41 @@ export function routeOf(req: Request): string {
   return typeof path === 'string' ? path : 'unmatched';
 }
 
-/** One log line and one histogram sample per request, written when the response ends. */
+/**
+ * One log line and one histogram sample per request, written when the response ends or the client goes
+ * away first (then status 499 and `aborted: true`).
+ */
 export function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = routeOf(req);
-      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const aborted = !res.writableFinished;
+      const status = aborted ? CLIENT_CLOSED : res.statusCode;
+      metrics.httpDuration.observe({ method: req.method, route, status: String(status) }, seconds);
       if (req.path === '/healthz' || req.path === '/metrics') return;
       const line = {
         reqId: req.id,
         method: req.method,
         route,
-        status: res.statusCode,
+        status,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
         // The caller, or for register/login the account that just signed in.
         userId: req.auth?.userId ?? (res.locals.userId as string | undefined) ?? null,
         ip: req.ip,
         errorCode: res.locals.errorCode ?? undefined,
+        aborted: aborted || undefined,
       };
-      if (res.statusCode >= 500) logger.error(line, 'request');
+      if (status >= 500 && status !== CLIENT_CLOSED) logger.error(line, 'request');
       else logger.info(line, 'request');
     });
     next();
   };
 }
+
+/** The status logged for a request whose client left before the answer was complete (as nginx does). */
+const CLIENT_CLOSED = 499;
 
 /** JSON 404 for routes nobody serves. */
 export function notFound(): RequestHandler {

@@ -287,6 +287,35 @@ describe('request logs', () => {
   });
 });
 
+describe('aborted requests', () => {
+  it('are logged once with aborted: true and status 499', async () => {
+    const booted = await startLoggedInstance();
+    try {
+      const port = new URL(booted.instance.url).port;
+      const arrived = new Promise<void>((resolve) => booted.instance.server.once('request', () => resolve()));
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/auth/login',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': 100, 'X-Request-Id': 'aborted-1' },
+      });
+      req.on('error', () => undefined);
+      req.write('{"username":');
+      await arrived;
+      req.destroy();
+      for (let i = 0; i < 100 && !booted.log.lines.some((l) => l.reqId === 'aborted-1'); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const lines = booted.log.lines.filter((l) => l.reqId === 'aborted-1' && l.msg === 'request');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ status: 499, aborted: true, level: 'info', route: 'unmatched' });
+    } finally {
+      await booted.close();
+    }
+  });
+});
+
 describe('error logs', () => {
   it('logs an unexpected error once with its cause and the request id, at level "error"', async () => {
     const booted = await startLoggedInstance();
