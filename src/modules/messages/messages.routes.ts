@@ -189,6 +189,9 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *       404:
      *         description: CONVERSATION_NOT_FOUND
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       409:
+     *         description: MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being stored; retry later
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
     router.post('/api/v1/messages', auth, validate(...sendRules), async (req, res) => {
       const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
