@@ -18,7 +18,7 @@ describe('WebSocket gateway /ws', () => {
 
   beforeAll(async () => {
     app = await startTestApp({
-      ws: { maxConnectionsPerUser: 3, framesPerSecond: 20, maxFrameBytes: 4096 },
+      ws: { maxConnectionsPerUser: 3, framesPerSecond: 20, maxFrameBytes: 4096, maxBufferedBytes: 64 * 1024 },
       rateLimit: { registerPerMinute: 10_000 },
     });
     app.instance.gateway.frames.onFrame('test.forbidden', async () => {
@@ -115,6 +115,33 @@ describe('WebSocket gateway /ws', () => {
       await app.instance.gateway.delivery.deliver([u.id], { type: 'test.event', data: { n: 2 } });
       expect((await a1.next('test.event')).data.n).toBe(2);
       expect((await a2.next('test.event')).data.n).toBe(2);
+    });
+
+    it('closes a client whose send buffer passes ws.maxBufferedBytes with 1013 while a fast one keeps receiving', async () => {
+      const slowUser = await registerUser(app);
+      const fastUser = await registerUser(app);
+      const slow = await open(slowUser.token);
+      const fast = await open(fastUser.token);
+      await Promise.all([slow.next('ready'), fast.next('ready')]);
+      (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const slowClosed = app.instance.metrics.wsSlowClosed;
+      const before = await counter(slowClosed);
+      const blob = 'x'.repeat(128 * 1024);
+      let sent = 0;
+      while ((await counter(slowClosed)) === before && sent < 1000) {
+        await app.instance.gateway.deliver([slowUser.id, fastUser.id], {
+          type: 'test.bulk',
+          data: { n: sent, blob },
+        });
+        expect((await fast.next('test.bulk')).data.n).toBe(sent);
+        fast.frames.length = 0;
+        sent++;
+      }
+      expect(await counter(slowClosed)).toBe(before + 1);
+      await app.instance.gateway.deliver([fastUser.id], { type: 'test.after', data: {} });
+      await fast.next('test.after');
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect((await slow.closed).code).toBe(1013);
     });
   });
 
@@ -246,12 +273,12 @@ describe('WebSocket gateway /ws', () => {
   });
 });
 
-describe('WebSocket gateway: heartbeat and slow consumers', () => {
+describe('WebSocket gateway: heartbeat', () => {
   let app: TestApp;
 
   beforeAll(async () => {
     app = await startTestApp({
-      ws: { pingIntervalSeconds: 1, maxBufferedBytes: 64 * 1024 },
+      ws: { pingIntervalSeconds: 2 },
       rateLimit: { registerPerMinute: 10_000 },
     });
   });
@@ -269,33 +296,5 @@ describe('WebSocket gateway: heartbeat and slow consumers', () => {
     expect((await live.next('pong')).data).toEqual({});
     expect(app.instance.gateway.connectionCount(u.id)).toBe(1);
     await live.close();
-  });
-
-  it('closes a client whose send buffer passes ws.maxBufferedBytes with 1013 while a fast one keeps receiving', async () => {
-    const slowUser = await registerUser(app);
-    const fastUser = await registerUser(app);
-    const slow = await TestClient.connect(app.instance.url, slowUser.token);
-    const fast = await TestClient.connect(app.instance.url, fastUser.token);
-    await Promise.all([slow.next('ready'), fast.next('ready')]);
-    (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
-    const slowClosed = app.instance.metrics.wsSlowClosed;
-    const before = await counter(slowClosed);
-    const blob = 'x'.repeat(128 * 1024);
-    let sent = 0;
-    while ((await counter(slowClosed)) === before && sent < 1000) {
-      await app.instance.gateway.deliver([slowUser.id, fastUser.id], {
-        type: 'test.bulk',
-        data: { n: sent, blob },
-      });
-      expect((await fast.next('test.bulk')).data.n).toBe(sent);
-      fast.frames.length = 0;
-      sent++;
-    }
-    expect(await counter(slowClosed)).toBe(before + 1);
-    await app.instance.gateway.deliver([fastUser.id], { type: 'test.after', data: {} });
-    await fast.next('test.after');
-    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    expect((await slow.closed).code).toBe(1013);
-    await fast.close();
   });
 });
