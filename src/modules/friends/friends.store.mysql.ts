@@ -1,10 +1,5 @@
-import {
-  isDuplicateKey,
-  withTransaction as rawTransaction,
-  type Pool,
-  type PoolConnection,
-} from '../../infra/mysql';
-import { retryOnDeadlock } from '../social/social.retry';
+import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
+import { socialTransaction as withTransaction } from '../social/social.retry';
 import type {
   AcceptOutcome,
   FriendRequestRecord,
@@ -304,11 +299,6 @@ export class MysqlFriendsStore implements FriendsStore {
       highBlocksLow: Number(r.high_blocks) === 1,
     };
   }
-}
-
-/** A transaction that is run again when it loses a deadlock. */
-function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  return retryOnDeadlock(() => rawTransaction(pool, work));
 }
 
 /** Locks both users' rows in id order, so every change to one pair runs one at a time without deadlocks. */

@@ -1,10 +1,5 @@
-import {
-  isDuplicateKey,
-  withTransaction as rawTransaction,
-  type Pool,
-  type PoolConnection,
-} from '../../infra/mysql';
-import { retryOnDeadlock } from '../social/social.retry';
+import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
+import { socialTransaction as withTransaction } from '../social/social.retry';
 import type { GroupRole } from '../messages/messages.ports';
 import type { GroupSnapshot } from '../social/social.cache';
 import type {
@@ -462,11 +457,6 @@ export class MysqlGroupsStore implements GroupsStore {
       ),
     };
   }
-}
-
-/** A transaction that is run again when it loses a deadlock. */
-function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  return retryOnDeadlock(() => rawTransaction(pool, work));
 }
 
 /** A live group; `lock` takes its row lock, which every membership change holds until commit. */
