@@ -1,13 +1,15 @@
 // Opens N authenticated idle WebSocket connections against one instance and reports the server's RSS per
 // connection and the connection rate. Usage: npm run bench -- connections --n 19000 [--per-user 10]
-// [--url http://host:port --pid <server pid>] [--load-procs 2] [--concurrency 200] [--settle 5]
+// [--url http://host:port --pid <server pid> [--inspect-port <its --inspect port>]] [--load-procs 2]
+// [--concurrency 200] [--settle 5]
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
-import { metricOf, rssOf, startServer } from './lib/server-process';
+import { collectGarbage } from './lib/inspector';
+import { freePort, metricOf, rssOf, startServer, stopServer } from './lib/server-process';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -70,26 +72,37 @@ async function main(): Promise<void> {
   let url = arg('url');
   let pid = arg('pid') ? Number(arg('pid')) : null;
   let server: ChildProcess | null = null;
+  let inspectPort = arg('inspect-port') ? Number(arg('inspect-port')) : null;
+  const serverEnv = {
+    NODE_ENV: 'development',
+    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    REDIS_PREFIX: prefix,
+    CAPTCHA_ENABLED: 'false',
+    RATE_LIMIT_REGISTER_PER_MINUTE: '1000000',
+    WS_MAX_CONNECTIONS_PER_USER: String(Math.max(10, perUser)),
+    LOG_LEVEL: 'warn',
+  };
   if (!url) {
-    const started = await startServer({
-      NODE_ENV: 'development',
-      MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
-      REDIS_PREFIX: prefix,
-      CAPTCHA_ENABLED: 'false',
-      RATE_LIMIT_REGISTER_PER_MINUTE: '1000000',
-      WS_MAX_CONNECTIONS_PER_USER: String(Math.max(10, perUser)),
-      LOG_LEVEL: 'warn',
-    });
+    const started = await startServer(serverEnv);
     server = started.child;
     url = started.url;
-    pid = server.pid ?? null;
   }
-  const wsUrl = url.replace(/^http/, 'ws');
   const users = Math.ceil(n / perUser);
-  console.log(`server ${url} (pid ${pid ?? 'unknown'}); registering ${users} users ...`);
+  console.log(`server ${url}; registering ${users} users ...`);
   const t = Date.now();
   const userTokens = await register(url, users);
   console.log(`registered ${users} users in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  if (server) {
+    // Measure a fresh process: registration leaves heap garbage that would blur the "before" figure.
+    await stopServer(server);
+    inspectPort = await freePort();
+    const restarted = await startServer(serverEnv, [`--inspect=127.0.0.1:${inspectPort}`]);
+    server = restarted.child;
+    url = restarted.url;
+    pid = server.pid ?? null;
+    console.log(`measuring a fresh server ${url} (pid ${pid})`);
+  }
+  const wsUrl = url.replace(/^http/, 'ws');
 
   const procs = Array.from({ length: loadProcs }, loadProcess);
   const address = (i: number) => `127.0.0.${2 + i}`;
@@ -98,6 +111,7 @@ async function main(): Promise<void> {
   await request(procs[0], { cmd: 'close' }, 'closed');
   await sleep(3000);
 
+  if (inspectPort) await collectGarbage(inspectPort);
   const rssBefore = pid ? rssOf(pid) : null;
   const heapBefore = await metricOf(url, 'jim_nodejs_heap_size_used_bytes');
   const tokens = Array.from({ length: n }, (_, i) => userTokens[i % users]);
@@ -122,6 +136,8 @@ async function main(): Promise<void> {
   const opened = results.reduce((s, r) => s + r.opened, 0);
   const failed = results.reduce((s, r) => s + r.failed, 0);
   await sleep(settleSeconds * 1000);
+  const rssAfterNoGc = pid ? rssOf(pid) : null;
+  if (inspectPort) await collectGarbage(inspectPort);
   const rssAfter = pid ? rssOf(pid) : null;
   const heapAfter = await metricOf(url, 'jim_nodejs_heap_size_used_bytes');
   const serverConnections = await metricOf(url, 'jim_ws_connections');
@@ -143,8 +159,12 @@ async function main(): Promise<void> {
     connectionsPerSecond: Math.round(opened / seconds),
     rssBeforeMB: mb(rssBefore),
     rssAfterMB: mb(rssAfter),
+    fullGcBeforeEachReading: inspectPort !== null,
+    rssAfterWithoutGcMB: mb(rssAfterNoGc),
     rssPerConnectionKB:
       rssBefore !== null && rssAfter !== null && opened ? kb((rssAfter - rssBefore) / opened) : null,
+    rssPerConnectionWithoutGcKB:
+      rssBefore !== null && rssAfterNoGc !== null && opened ? kb((rssAfterNoGc - rssBefore) / opened) : null,
     heapUsedPerConnectionKB:
       heapBefore !== null && heapAfter !== null && opened ? kb((heapAfter - heapBefore) / opened) : null,
   };
@@ -156,6 +176,7 @@ async function main(): Promise<void> {
       'RSS before (MB)': report.rssBeforeMB,
       'RSS after (MB)': report.rssAfterMB,
       'RSS/conn (KB)': report.rssPerConnectionKB,
+      'RSS/conn, no GC (KB)': report.rssPerConnectionWithoutGcKB,
       'heap/conn (KB)': report.heapUsedPerConnectionKB,
     },
   ]);
@@ -167,8 +188,7 @@ async function main(): Promise<void> {
   await Promise.all(procs.map((p) => request(p, { cmd: 'close' }, 'closed')));
   for (const p of procs) p.disconnect();
   if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server!.once('exit', r));
+    await stopServer(server);
     const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379/0');
     let cursor = '0';
     do {
