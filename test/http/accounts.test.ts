@@ -130,7 +130,7 @@ describe('accounts (captcha off)', () => {
     });
 
     it('accepts usernames of 3 and 32 characters using letters, digits and _ . -', async () => {
-      const short = `a${Math.random().toString(36).slice(2, 4)}`;
+      const short = 'a.b';
       const long = `${uname('L.-_')}`.padEnd(32, 'x');
       for (const username of [short, long]) {
         const res = await app.http.post('/api/v1/auth/register').send({ username, password: PASSWORD });
