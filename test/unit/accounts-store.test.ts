@@ -111,7 +111,7 @@ function accountsStoreContract(
         await store.setStatus(hidden.id, 'deleted');
       });
 
-      it('matches the prefix ignoring case, in the collation's nickname order, only active users', async () => {
+      it('matches the prefix ignoring case, in collation order, only active users', async () => {
         const found = await ids('zeta', null, null, 50);
         expect([...found].sort()).toEqual(['Zeta c', 'zeta a', 'zeta b', 'zeta%', 'zeta_', 'zetax'].sort());
         const letters = found.filter((nick) => / [abc]$/.test(nick));
