@@ -111,10 +111,36 @@ export function splitStatements(sql: string): string[] {
     .filter(Boolean);
 }
 
-/** Runs `work` in a transaction on one connection, committing on success and rolling back on error. */
-export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+/** True for InnoDB's deadlock and lock-wait-timeout errors, after which the transaction may simply be run again. */
+export function isRetryableLockError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+/** Runs `work` again (up to `attempts` times, with a short jittered pause) when InnoDB rolled it back as a deadlock victim. */
+export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (i >= attempts || !isRetryableLockError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 * i + Math.random() * 10));
+    }
+  }
+}
+
+/**
+ * Runs `work` in a transaction on one connection, committing on success and rolling back on error;
+ * `isolation` sets the level for this transaction only.
+ */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (conn: PoolConnection) => Promise<T>,
+  options: { isolation?: 'READ COMMITTED' | 'REPEATABLE READ' } = {},
+): Promise<T> {
   const conn = await pool.getConnection();
   try {
+    if (options.isolation) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${options.isolation}`);
     await conn.beginTransaction();
     const result = await work(conn);
     await conn.commit();

@@ -1,5 +1,10 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { isDuplicateKey, withTransaction, type Pool } from '../../infra/mysql';
+import {
+  isDuplicateKey,
+  isRetryableLockError as isDeadlock,
+  withTransaction,
+  type Pool,
+} from '../../infra/mysql';
 import { newId } from '../../shared/ids';
 import {
   sortSummaries,
@@ -69,11 +74,6 @@ function toState(row: StateRow): ConversationState {
     muted: Boolean(row.muted),
     silenced: Boolean(row.silenced),
   };
-}
-
-function isDeadlock(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
 /**
