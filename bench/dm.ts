@@ -2,7 +2,7 @@
 // offered rate (open loop) and saturation (closed loop, `--window` sends in flight per sender). Reports
 // accepted msg/s, delivered msg/s, and delivery latency send → receipt by the recipient.
 // Usage: npm run bench -- dm [--pairs 100] [--modes ws,rest] [--phases rate,saturation] [--rate 2000]
-//   [--duration 15] [--window 2] [--load-procs 2] [--store mysql|mongo] [--workers 1] [--pool 10]
+//   [--duration 15] [--window 2] [--max-in-flight 1000] [--load-procs 2] [--store mysql|mongo] [--workers 1] [--pool 10]
 //   [--cpu-prof] [--url http://host:port]
 import type { Sender } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   const duration = num('duration', 15);
   const window = num('window', 2);
   const procs = num('load-procs', 2);
+  // Open loop: past this many unanswered sends per load process, due sends are skipped (and counted).
+  const maxInFlight = num('max-in-flight', 1000);
 
   const server = await benchServer();
   log(`server ${server.url} (${server.store}, ${server.workers} worker(s))`);
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
         durationMs: duration * 1000,
         trackEvery: 0,
         keyPrefix: `${mode}${phase}`,
-        maxInFlight: 20000,
+        maxInFlight,
       }));
       const cpuUse = cpu.stop();
       const accepted = results.reduce((s, r) => s + r.accepted, 0);

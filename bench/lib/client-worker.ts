@@ -244,8 +244,8 @@ async function runPlan(plan: SendPlan): Promise<Record<string, unknown>> {
     await Promise.all(lanes);
   }
   const sendingMs = now() - started;
-  // Let the last sends answer (bounded).
-  const waitUntil = now() + 15_000;
+  // Let the last sends answer (bounded), so a backlog does not spill into the next phase.
+  const waitUntil = now() + 60_000;
   while (inFlight > 0 && now() < waitUntil) await new Promise((r) => setTimeout(r, 10));
   return {
     offered,

@@ -238,6 +238,8 @@ export function machine() {
     memoryGB: round(os.totalmem() / 1024 ** 3, 1),
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
+    // Other work on the machine skews every figure: the 1/5/15-minute load averages when the report was made.
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
   };
 }
 
