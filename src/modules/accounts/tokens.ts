@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Redis, RedisKeys } from '../../infra/redis';
 import { randomToken } from '../../shared/ids';
@@ -24,13 +25,18 @@ interface RevokeBefore {
 /** Issues, verifies and revokes access tokens (JWT with a jti; revocations live in Redis). */
 export class TokenService {
   private accountCheck: AccountCheck | null = null;
+  // Given a string, jsonwebtoken first tries to parse it as a PEM key on every call and builds a secret key
+  // from it only after that throws; a KeyObject made once skips both.
+  private readonly key: KeyObject;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly secret: string,
+    secret: string,
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   /** Makes verify() also refuse the tokens of accounts that `check` refuses (disabled or deleted). */
   checkAccountsWith(check: AccountCheck): void {
@@ -42,7 +48,7 @@ export class TokenService {
     const jti = randomToken(16);
     const issuedAt = Date.now();
     const expiresAt = issuedAt + this.ttlSeconds * 1000;
-    const token = jwt.sign({ sub: userId, jti, iatMs: issuedAt }, this.secret, {
+    const token = jwt.sign({ sub: userId, jti, iatMs: issuedAt }, this.key, {
       algorithm: 'HS256',
       expiresIn: this.ttlSeconds,
     });
@@ -53,7 +59,7 @@ export class TokenService {
   async verify(token: string): Promise<TokenClaims> {
     let payload: jwt.JwtPayload;
     try {
-      const decoded = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
+      const decoded = jwt.verify(token, this.key, { algorithms: ['HS256'] });
       if (typeof decoded === 'string') throw new Error('bad payload');
       payload = decoded;
     } catch {
