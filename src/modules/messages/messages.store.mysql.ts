@@ -6,6 +6,7 @@ import {
   type Pool,
 } from '../../infra/mysql';
 import { newId } from '../../shared/ids';
+import { AppendBatcher, DEFAULT_APPEND_BATCH, type AppendBatchOptions } from './messages.append-batch.mysql';
 import {
   sortSummaries,
   type AppendResult,
@@ -45,6 +46,7 @@ const MESSAGE_COLUMNS =
   'id, conversation_id, seq, sender_id, type, content, client_msg_id, status, created_at';
 const FLAG_COLUMNS: Record<StateFlag, string> = { pinned: 'pinned', muted: 'muted', silenced: 'silenced' };
 const DEADLOCK_RETRIES = 5;
+const ENSURED_MAX = 100_000;
 
 function toMessage(row: MessageRow): StoredMessage {
   return {
@@ -79,22 +81,44 @@ function toState(row: StateRow): ConversationState {
 /**
  * Messages in MySQL/MariaDB. Seq allocation: in one transaction the conversation's counter row is
  * incremented (its row lock serialises concurrent senders, on every instance), read back and the message
- * inserted; any failure rolls both back, so a seq is never lost.
+ * inserted; any failure rolls both back, so a seq is never lost. Under load, appends that arrive together
+ * share one such transaction (AppendBatcher: group commit).
  */
 export class MysqlMessageStore implements MessageStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly batcher: AppendBatcher;
+  // Conversations whose participants' state rows this process has already made sure of. Those rows are
+  // never deleted, so once is enough; bounded so a long-lived process does not grow without limit.
+  private readonly ensured = new Set<string>();
+
+  constructor(
+    private readonly pool: Pool,
+    batch: AppendBatchOptions = DEFAULT_APPEND_BATCH,
+  ) {
+    this.batcher = new AppendBatcher(pool, (input) => this.appendOne(input), batch);
+  }
 
   async append(input: NewMessage): Promise<AppendResult> {
     const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
     if (original) return { message: original, existing: true };
-    if (input.participants?.length) {
-      await this.pool.query(
-        `INSERT IGNORE INTO user_conversations (user_id, conversation_id) VALUES ${input.participants
-          .map(() => '(?, ?)')
-          .join(', ')}`,
-        input.participants.flatMap((u) => [u, input.conversationId]),
-      );
-    }
+    if (input.participants?.length) await this.ensureParticipants(input.conversationId, input.participants);
+    return this.batcher.append(input);
+  }
+
+  private async ensureParticipants(conversationId: string, participants: readonly string[]): Promise<void> {
+    const key = `${conversationId}|${participants.join(',')}`;
+    if (this.ensured.has(key)) return;
+    await this.pool.query(
+      `INSERT IGNORE INTO user_conversations (user_id, conversation_id) VALUES ${participants
+        .map(() => '(?, ?)')
+        .join(', ')}`,
+      participants.flatMap((u) => [u, conversationId]),
+    );
+    if (this.ensured.size >= ENSURED_MAX) this.ensured.clear();
+    this.ensured.add(key);
+  }
+
+  /** One message in its own transaction: the path of a lone message and of a batch that failed. */
+  private async appendOne(input: NewMessage): Promise<AppendResult> {
     const id = newId();
     const content = JSON.stringify(input.content);
     for (let attempt = 0; ; attempt++) {
