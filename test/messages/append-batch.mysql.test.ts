@@ -76,7 +76,9 @@ describe('MySQL append batching (group commit)', () => {
     const single = jest.fn((input: NewMessage) =>
       (store as unknown as { appendOne(i: NewMessage): Promise<unknown> }).appendOne(input),
     );
-    const batcher = new AppendBatcher(pool, single as never, { maxBatch: 10, maxParallel: 1 });
+    const lookup = () => Promise.resolve(new Map());
+    // No idempotency lookup here, so the reused clientMsgId reaches the insert and fails the batch.
+    const batcher = new AppendBatcher(pool, single as never, lookup, { maxBatch: 10, maxParallel: 1 });
     // The first flush takes the lone message; the next three form one batch, which the reused clientMsgId fails.
     const results = await Promise.all([
       batcher.append(msg('p:301:302', '301', 'a')),

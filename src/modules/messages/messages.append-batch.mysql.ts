@@ -17,6 +17,11 @@ export interface AppendBatchOptions {
   maxParallel: number;
 }
 
+/** The key of a (senderId, clientMsgId) pair in lookups. */
+export function batchKey(senderId: string, clientMsgId: string): string {
+  return `${senderId}\n${clientMsgId}`;
+}
+
 export const DEFAULT_APPEND_BATCH: AppendBatchOptions = { maxBatch: 200, maxParallel: 4 };
 
 /**
@@ -35,10 +40,12 @@ export class AppendBatcher {
   constructor(
     private readonly pool: Pool,
     private readonly single: (input: NewMessage) => Promise<AppendResult>,
+    /** The stored messages among these (senderId, clientMsgId) pairs, keyed by `batchKey`. */
+    private readonly lookup: (inputs: NewMessage[]) => Promise<Map<string, StoredMessage>>,
     private readonly options: AppendBatchOptions = DEFAULT_APPEND_BATCH,
   ) {}
 
-  /** Stores one new message (its clientMsgId already checked unseen); resolves once committed. */
+  /** Stores a message, or finds the one already stored for its clientMsgId; resolves once committed. */
   append(input: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
@@ -63,11 +70,24 @@ export class AppendBatcher {
     const firsts = new Map<string, Pending>();
     const repeats: Pending[] = [];
     for (const p of batch) {
-      const key = `${p.input.senderId}\n${p.input.clientMsgId}`;
+      const key = batchKey(p.input.senderId, p.input.clientMsgId);
       if (firsts.has(key)) repeats.push(p);
       else firsts.set(key, p);
     }
-    const items = [...firsts.values()];
+    // Idempotency: one lookup for the whole batch instead of one per message.
+    let found: Map<string, StoredMessage>;
+    try {
+      found = await this.lookup([...firsts.values()].map((p) => p.input));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const items: Pending[] = [];
+    for (const [key, p] of firsts) {
+      const original = found.get(key);
+      if (original) p.resolve({ message: original, existing: true });
+      else items.push(p);
+    }
     let stored: StoredMessage[] | null = null;
     try {
       stored = items.length > 1 ? await this.store(items.map((p) => p.input)) : null;

@@ -6,7 +6,12 @@ import {
   type Pool,
 } from '../../infra/mysql';
 import { newId } from '../../shared/ids';
-import { AppendBatcher, DEFAULT_APPEND_BATCH, type AppendBatchOptions } from './messages.append-batch.mysql';
+import {
+  AppendBatcher,
+  batchKey,
+  DEFAULT_APPEND_BATCH,
+  type AppendBatchOptions,
+} from './messages.append-batch.mysql';
 import {
   sortSummaries,
   type AppendResult,
@@ -94,12 +99,15 @@ export class MysqlMessageStore implements MessageStore {
     private readonly pool: Pool,
     batch: AppendBatchOptions = DEFAULT_APPEND_BATCH,
   ) {
-    this.batcher = new AppendBatcher(pool, (input) => this.appendOne(input), batch);
+    this.batcher = new AppendBatcher(
+      pool,
+      (input) => this.appendOne(input),
+      (inputs) => this.findManyByClientMsgId(inputs),
+      batch,
+    );
   }
 
   async append(input: NewMessage): Promise<AppendResult> {
-    const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-    if (original) return { message: original, existing: true };
     if (input.participants?.length) await this.ensureParticipants(input.conversationId, input.participants);
     return this.batcher.append(input);
   }
@@ -181,6 +189,15 @@ export class MysqlMessageStore implements MessageStore {
       [id],
     );
     return rows.length ? toMessage(rows[0]) : null;
+  }
+
+  private async findManyByClientMsgId(inputs: NewMessage[]): Promise<Map<string, StoredMessage>> {
+    if (!inputs.length) return new Map();
+    const [rows] = await this.pool.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${inputs.map(() => '(sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
+      inputs.flatMap((m) => [m.senderId, m.clientMsgId]),
+    );
+    return new Map(rows.map((r) => [batchKey(String(r.sender_id), r.client_msg_id), toMessage(r)]));
   }
 
   async findByClientMsgId(senderId: string, clientMsgId: string): Promise<StoredMessage | null> {
