@@ -13,7 +13,8 @@ export interface MessagesRoutesDeps {
   tokens: TokenService;
 }
 
-const CLIENT_MSG_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** What a clientMsgId may be. */
+export const CLIENT_MSG_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
 
 /** A conversation id body field. */
