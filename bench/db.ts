@@ -1,13 +1,14 @@
 // The database's own ceiling on this machine, with no server in between: raw mysql2 on the real schema
 // (sql/ migrations applied to a scratch database jim_bench_db). Shows what bounds the message figures:
 // commits per second (one fsync per group commit), the store's seq transaction as the server runs it, batched
-// inserts, and the history page query.
+// inserts, the store's own append with group commit, and the history page query.
 // Usage: npm run bench -- db [--duration 5] [--concurrency 1,10,32] [--rows 1000000]
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { createMysqlPool, migrate } from '../src/infra/mysql';
+import { MysqlMessageStore } from '../src/modules/messages/messages.store.mysql';
 import { createLogger } from '../src/shared/logger';
 import { arg, log, machine, num, round, run, summary } from './lib/setup';
 import fs from 'node:fs';
@@ -48,7 +49,7 @@ async function singleInsert(pool: Pool, conversation: string): Promise<void> {
   );
 }
 
-/** The MySQL store's append as it stands: idempotency lookup, participants, counter + insert in one transaction. */
+/** The MySQL store's one-message append (its path before group commit, and still for a lone message). */
 async function storeAppend(pool: Pool, conversation: string): Promise<void> {
   const n = ++counter;
   const clientMsgId = `tx-${n}`;
@@ -141,16 +142,35 @@ async function main(): Promise<void> {
   for (const c of levels) {
     // One conversation per lane (private chats), as in the dm scenario.
     add(
-      'store append (7 statements, 1 tx)',
+      'one-message append (7 statements, 1 commit)',
       c,
       await measure(c, seconds, (lane) => storeAppend(pool, `p:tx:${lane}`)),
       'msgs/s',
     );
   }
   add(
-    'store append, all lanes one conversation',
+    'one-message append, all lanes one conversation',
     32,
     await measure(32, seconds, () => storeAppend(pool, 'g:hot')),
+    'msgs/s',
+  );
+  // The store itself (group commit), no server: many concurrent appends over 100 private conversations.
+  const store = new MysqlMessageStore(pool as never);
+  add(
+    'MysqlMessageStore.append, group commit',
+    400,
+    await measure(400, seconds, (lane, n) =>
+      store
+        .append({
+          conversationId: `p:${1000 + (lane % 100)}:${2000 + (lane % 100)}`,
+          senderId: String(1000 + (lane % 100)),
+          type: 'text',
+          content: { text: 'x' },
+          clientMsgId: `s-${lane}-${n}-${counter++}`,
+          participants: [String(1000 + (lane % 100)), String(2000 + (lane % 100))],
+        })
+        .then(() => undefined),
+    ),
     'msgs/s',
   );
   const batch = await measure(4, seconds, (lane) => batchInsert(pool, `p:batch:${lane}`, 100));
