@@ -7,7 +7,7 @@ import { MysqlMessageStore } from '../../src/modules/messages/messages.store.mys
 import { createLogger } from '../../src/shared/logger';
 import { dropDatabase, isolation } from '../helpers/app';
 
-describe('MySQL append batching (group commit)', () => {
+describe('MySQL append batching (group commit) and coalesced mute lookups', () => {
   let pool: Pool;
   let mysqlUrl: string;
 
@@ -91,5 +91,23 @@ describe('MySQL append batching (group commit)', () => {
     expect(taken.existing).toBe(true);
     expect(taken.message.id).toBe(original.message.id);
     expect(await seqsOf('p:301:302')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('answers concurrent mute lookups of several conversations, each with its own muted users', async () => {
+    const store = new MysqlMessageStore(pool);
+    await store.setFlag('401', 'g:41', 'muted', true);
+    await store.setFlag('402', 'g:41', 'muted', true);
+    await store.setFlag('401', 'g:42', 'muted', true);
+    await store.setFlag('403', 'g:42', 'muted', false);
+    const everyone = ['401', '402', '403'];
+    const results = await Promise.all([
+      store.mutedAmong('g:41', everyone),
+      store.mutedAmong('g:42', everyone),
+      store.mutedAmong('g:43', everyone),
+      store.mutedAmong('g:41', ['402', '403']),
+    ]);
+    expect(results.map((r) => [...r].sort())).toEqual([['401', '402'], ['401'], [], ['402']]);
+    await store.setFlag('401', 'g:42', 'muted', false);
+    expect([...(await store.mutedAmong('g:42', everyone))]).toEqual([]);
   });
 });

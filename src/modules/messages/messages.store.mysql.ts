@@ -94,6 +94,11 @@ export class MysqlMessageStore implements MessageStore {
   // Conversations whose participants' state rows this process has already made sure of. Those rows are
   // never deleted, so once is enough; bounded so a long-lived process does not grow without limit.
   private readonly ensured = new Set<string>();
+  private mutedWaiting = new Map<
+    string,
+    Array<{ resolve: (v: string[]) => void; reject: (e: unknown) => void }>
+  >();
+  private mutedReading = false;
 
   constructor(
     private readonly pool: Pool,
@@ -298,12 +303,43 @@ export class MysqlMessageStore implements MessageStore {
 
   async mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
     if (!userIds.length) return new Set();
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 1',
-      [conversationId],
-    );
+    const muted = await new Promise<string[]>((resolve, reject) => {
+      const waiters = this.mutedWaiting.get(conversationId) ?? [];
+      waiters.push({ resolve, reject });
+      this.mutedWaiting.set(conversationId, waiters);
+      void this.readMuted();
+    });
     const wanted = new Set(userIds);
-    return new Set(rows.map((r) => String(r.user_id)).filter((u) => wanted.has(u)));
+    return new Set(muted.filter((u) => wanted.has(u)));
+  }
+
+  /**
+   * One query for the mutes of every conversation asked about meanwhile (a push asks once per message). A
+   * lookup that arrives while a query runs waits for the next one, so it still reads after it was asked.
+   */
+  private async readMuted(): Promise<void> {
+    if (this.mutedReading || !this.mutedWaiting.size) return;
+    this.mutedReading = true;
+    const waiting = this.mutedWaiting;
+    this.mutedWaiting = new Map();
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[]>(
+        'SELECT conversation_id, user_id FROM user_conversations WHERE conversation_id IN (?) AND muted = 1',
+        [[...waiting.keys()]],
+      );
+      const byConversation = new Map<string, string[]>();
+      for (const r of rows) {
+        const list = byConversation.get(String(r.conversation_id)) ?? [];
+        list.push(String(r.user_id));
+        byConversation.set(String(r.conversation_id), list);
+      }
+      for (const [id, waiters] of waiting) for (const w of waiters) w.resolve(byConversation.get(id) ?? []);
+    } catch (err) {
+      for (const waiters of waiting.values()) for (const w of waiters) w.reject(err);
+    } finally {
+      this.mutedReading = false;
+      void this.readMuted();
+    }
   }
 
   async join(userId: string, conversationId: string): Promise<void> {
