@@ -5,6 +5,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../shared/errors';
+import { Coalescer } from '../../shared/coalesce';
 import type { Logger } from '../../shared/logger';
 import { ID_RE } from '../../shared/validators';
 import type {
@@ -13,6 +14,7 @@ import type {
   PresenceChoice,
   ProfileChanges,
   UserRecord,
+  UserStatus,
 } from './accounts.store';
 import type { CaptchaService } from './captcha.service';
 import type { LoginFailures } from './login-throttle';
@@ -65,7 +67,14 @@ export interface AccountsDeps {
 
 /** Registration, login, tokens and profiles. */
 export class AccountsService {
-  constructor(private readonly deps: AccountsDeps) {}
+  // Every authenticated request asks whether its account is still active: concurrent asks share one query.
+  private readonly statuses: Coalescer<string, UserStatus>;
+
+  constructor(private readonly deps: AccountsDeps) {
+    this.statuses = new Coalescer(
+      async (ids) => new Map((await deps.store.findByIds(ids)).map((u) => [u.id, u.status])),
+    );
+  }
 
   /** Lets the gateway plug in presence once it exists. */
   setPresence(reader: PresenceReader, listener?: PresenceChangeListener): void {
@@ -140,7 +149,7 @@ export class AccountsService {
 
   /** True while the account may sign in and act (neither disabled nor deleted). */
   async isActive(userId: string): Promise<boolean> {
-    return (await this.deps.store.findById(userId))?.status === 'active';
+    return (await this.statuses.get(userId)) === 'active';
   }
 
   /** Revokes the token the caller used. */
