@@ -217,11 +217,12 @@ export class MysqlMessageStore implements MessageStore {
     const where = ['m.conversation_id = ?'];
     const params: unknown[] = [conversationId];
     if (q.viewerId) {
-      const state = await this.getState(q.viewerId, conversationId);
-      if (state.clearedSeq > 0) {
-        where.push('m.seq > ?');
-        params.push(state.clearedSeq);
-      }
+      // The viewer's delete-with-history marker, read in the same statement (MariaDB evaluates this constant
+      // subquery first and uses it in the range on (conversation_id, seq)): one round trip per page.
+      where.push(
+        'm.seq > COALESCE((SELECT uc.cleared_seq FROM user_conversations uc WHERE uc.user_id = ? AND uc.conversation_id = ?), 0)',
+      );
+      params.push(q.viewerId, conversationId);
       where.push('NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = ? AND h.message_id = m.id)');
       params.push(q.viewerId);
     }
