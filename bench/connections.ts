@@ -1,5 +1,6 @@
 // Opens N authenticated idle WebSocket connections against one instance and reports the server's RSS per
-// connection and the connection rate. Usage: npm run bench -- connections --n 19000 [--per-user 10]
+// connection (summed over its process tree when it runs several workers) and the connection rate.
+// Usage: npm run bench -- connections --n 19000 [--workers 1] [--per-user 10]
 // [--url http://host:port --pid <server pid> [--inspect-port <its --inspect port>]] [--load-procs 2]
 // [--concurrency 200] [--settle 5]
 import { fork, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ function arg(name: string, fallback?: string): string | undefined {
 }
 
 const n = Number(arg('n', '1000'));
+const workers = Number(arg('workers', '1'));
 const perUser = Number(arg('per-user', '10'));
 const loadProcs = Number(arg('load-procs', String(Math.max(1, Math.ceil(n / 9000)))));
 const concurrency = Number(arg('concurrency', '200'));
@@ -43,6 +45,51 @@ async function register(url: string, count: number): Promise<string[]> {
   };
   await Promise.all(Array.from({ length: 8 }, lane));
   return tokens;
+}
+
+/** The process and its descendants (a cluster primary and its workers), via /proc children lists. */
+function treeOf(pid: number): number[] {
+  const out = [pid];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    let children: string;
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(/\s+/).filter(Boolean)) out.push(...treeOf(Number(child)));
+  }
+  return out;
+}
+
+/** Summed VmRSS of a process tree. */
+function treeRss(pid: number): number {
+  return treeOf(pid).reduce((sum, p) => sum + rssOf(p), 0);
+}
+
+/** Open file descriptors per process of a tree (sockets dominate, so deltas count connections held). */
+function fdsOf(pid: number): Map<number, number> {
+  return new Map(treeOf(pid).map((p) => [p, fs.readdirSync(`/proc/${p}/fd`).length]));
+}
+
+/**
+ * Inspector ports of a tree: the primary's own, and each cluster worker's `--inspect-port=` (node:cluster
+ * gives every worker the primary's debug port plus an offset when the primary runs with `--inspect`).
+ */
+function inspectPortsOf(pid: number, primaryPort: number): number[] {
+  const ports = [primaryPort];
+  for (const p of treeOf(pid).slice(1)) {
+    const cmdline = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+    const flag = cmdline.find((a) => a.startsWith('--inspect-port='));
+    if (flag) ports.push(Number(flag.split('=')[1]));
+  }
+  return ports;
 }
 
 function loadProcess(): ChildProcess {
@@ -81,6 +128,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_REGISTER_PER_MINUTE: '1000000',
     WS_MAX_CONNECTIONS_PER_USER: String(Math.max(10, perUser)),
     LOG_LEVEL: 'warn',
+    SERVER_WORKERS: String(workers),
   };
   if (!url) {
     const started = await startServer(serverEnv);
@@ -111,9 +159,19 @@ async function main(): Promise<void> {
   await request(procs[0], { cmd: 'close' }, 'closed');
   await sleep(3000);
 
-  if (inspectPort) await collectGarbage(inspectPort);
-  const rssBefore = pid ? rssOf(pid) : null;
-  const heapBefore = await metricOf(url, 'jim_nodejs_heap_size_used_bytes');
+  // With several workers, every process in the tree gets a full GC through its own inspector port; the
+  // /metrics figures come from whichever worker answers, so the heap figure is only reported for one worker.
+  const collectAll = async (): Promise<boolean> => {
+    if (!inspectPort || !pid) return false;
+    const ports = inspectPortsOf(pid, inspectPort);
+    if (ports.length !== treeOf(pid).length) return false;
+    await Promise.all(ports.map((p) => collectGarbage(p)));
+    return true;
+  };
+  const gcBefore = await collectAll();
+  const rssBefore = pid ? treeRss(pid) : null;
+  const fdsBefore = pid ? fdsOf(pid) : null;
+  const heapBefore = workers === 1 ? await metricOf(url, 'jim_nodejs_heap_size_used_bytes') : null;
   const tokens = Array.from({ length: n }, (_, i) => userTokens[i % users]);
   const share = Math.ceil(n / loadProcs);
   const started = Date.now();
@@ -136,11 +194,22 @@ async function main(): Promise<void> {
   const opened = results.reduce((s, r) => s + r.opened, 0);
   const failed = results.reduce((s, r) => s + r.failed, 0);
   await sleep(settleSeconds * 1000);
-  const rssAfterNoGc = pid ? rssOf(pid) : null;
-  if (inspectPort) await collectGarbage(inspectPort);
-  const rssAfter = pid ? rssOf(pid) : null;
-  const heapAfter = await metricOf(url, 'jim_nodejs_heap_size_used_bytes');
-  const serverConnections = await metricOf(url, 'jim_ws_connections');
+  const rssAfterNoGc = pid ? treeRss(pid) : null;
+  const fdsAfter = pid ? fdsOf(pid) : null;
+  const gcAfter = await collectAll();
+  const gc = gcBefore && gcAfter;
+  const rssAfter = pid ? treeRss(pid) : null;
+  const heapAfter = workers === 1 ? await metricOf(url, 'jim_nodejs_heap_size_used_bytes') : null;
+  const serverConnections = workers === 1 ? await metricOf(url, 'jim_ws_connections') : null;
+  const processes =
+    pid && fdsBefore && fdsAfter
+      ? [...fdsAfter].map(([p, fds]) => ({
+          pid: p,
+          role: p === pid ? (workers > 1 ? 'primary' : 'worker') : 'worker',
+          rssMB: Math.round((rssOf(p) / 1024 / 1024) * 10) / 10,
+          openFilesAdded: fds - (fdsBefore.get(p) ?? 0),
+        }))
+      : [];
 
   const kb = (bytes: number | null) => (bytes === null ? null : Math.round((bytes / 1024) * 100) / 100);
   const mb = (bytes: number | null) => (bytes === null ? null : Math.round((bytes / 1024 / 1024) * 10) / 10);
@@ -153,13 +222,15 @@ async function main(): Promise<void> {
     failed,
     users,
     connectionsPerUser: perUser,
+    serverWorkers: workers,
+    serverProcesses: processes,
     loadProcesses: loadProcs,
     serverConnections,
     seconds: Math.round(seconds * 100) / 100,
     connectionsPerSecond: Math.round(opened / seconds),
     rssBeforeMB: mb(rssBefore),
     rssAfterMB: mb(rssAfter),
-    fullGcBeforeEachReading: inspectPort !== null,
+    fullGcBeforeEachReading: gc,
     rssAfterWithoutGcMB: mb(rssAfterNoGc),
     rssPerConnectionKB:
       rssBefore !== null && rssAfter !== null && opened ? kb((rssAfter - rssBefore) / opened) : null,
@@ -180,6 +251,7 @@ async function main(): Promise<void> {
       'heap/conn (KB)': report.heapUsedPerConnectionKB,
     },
   ]);
+  if (processes.length > 1) console.table(processes);
   console.log(JSON.stringify(report, null, 2));
   const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
