@@ -4,7 +4,7 @@
 // Usage: npm run bench -- dm [--pairs 100] [--modes ws,rest] [--phases rate,saturation] [--rate 2000]
 //   [--duration 15] [--window 2] [--max-in-flight 1000] [--load-procs 2] [--store mysql|mongo] [--workers 1] [--pool 10]
 //   [--cpu-prof] [--url http://host:port]
-import type { Sender } from './lib/client-worker';
+import type { PlanResult, Sender } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { Fleet } from './lib/fleet';
 import { Api } from './lib/http';
@@ -23,18 +23,6 @@ import {
   sleep,
   summary,
 } from './lib/setup';
-
-interface PlanResult {
-  offered: number;
-  accepted: number;
-  failed: number;
-  skipped: number;
-  unanswered: number;
-  codes: Record<string, number>;
-  sendingMs: number;
-  acceptingMs: number;
-  ackLatencies: number[];
-}
 
 async function main(): Promise<void> {
   const pairs = num('pairs', 100);

@@ -3,7 +3,7 @@
 // tracked message must reach every recipient (the peer, or every other member of the group) exactly once.
 // Usage: npm run bench -- mixed [--users 1000] [--friends 3] [--group-size 20] [--group-share 0.3]
 //   [--rate 500] [--duration 30] [--track-every 10] [--load-procs 2] [--store mysql|mongo] [--workers 1]
-import type { BenchUser, Sender } from './lib/client-worker';
+import type { BenchUser, PlanResult, Sender } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { Fleet } from './lib/fleet';
 import { Api } from './lib/http';
@@ -28,18 +28,6 @@ interface KeyStat {
   n: number;
   first: number;
   last: number;
-}
-
-interface PlanResult {
-  offered: number;
-  accepted: number;
-  failed: number;
-  skipped: number;
-  unanswered: number;
-  codes: Record<string, number>;
-  sendingMs: number;
-  acceptingMs: number;
-  tracked: string[];
 }
 
 async function main(): Promise<void> {

@@ -182,7 +182,21 @@ interface SendPlan {
   maxInFlight: number;
 }
 
-async function runPlan(plan: SendPlan): Promise<Record<string, unknown>> {
+/** What one load process reports for a send plan. */
+export interface PlanResult {
+  offered: number;
+  accepted: number;
+  failed: number;
+  skipped: number;
+  unanswered: number;
+  codes: Record<string, number>;
+  sendingMs: number;
+  acceptingMs: number;
+  ackLatencies: number[];
+  tracked: string[];
+}
+
+async function runPlan(plan: SendPlan): Promise<PlanResult> {
   let offered = 0;
   let accepted = 0;
   let failed = 0;
