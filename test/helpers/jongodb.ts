@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
+import mongoose from 'mongoose';
 
 const BINARY = path.resolve(
   __dirname,
@@ -26,9 +28,12 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts a jongodb server on a free port (one per test file) and resolves once it prints its URI.
- * `database` names the database in the returned URI.
+ * `database` names the database in the returned URI. With TEST_MONGODB_URI set (a real MongoDB, as in
+ * the GitHub workflow), that server is used instead, with a database of its own dropped by stop().
  */
 export async function startJongodb(database = 'jim_test'): Promise<Jongodb> {
+  const external = process.env.TEST_MONGODB_URI;
+  if (external) return useExternal(external, `${database}_${randomBytes(4).toString('hex')}`);
   const port = await freePort();
   const child: ChildProcess = spawn(BINARY, ['--host=127.0.0.1', `--port=${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,5 +68,19 @@ export async function startJongodb(database = 'jim_test'): Promise<Jongodb> {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+async function useExternal(base: string, database: string): Promise<Jongodb> {
+  const u = new URL(base);
+  u.pathname = `/${database}`;
+  const uri = u.toString();
+  return {
+    uri,
+    stop: async () => {
+      const conn = await mongoose.createConnection(uri).asPromise();
+      await conn.dropDatabase();
+      await conn.close();
+    },
   };
 }
