@@ -72,6 +72,51 @@ describe('groups', () => {
       expect(res.body.error.details).toEqual([{ userId: s1.id }, { userId: s2.id }]);
     });
 
+    it('refuses initial members who block the creator or whom the creator blocks with 403 BLOCKED naming them', async () => {
+      const [o, blocksMe, blockedByMe, fine, stranger] = await users(app, 5);
+      for (const u of [blocksMe, blockedByMe, fine]) await befriend(app, o, u);
+      expect((await as(blocksMe).put(`/api/v1/blocks/${o.id}`, {})).status).toBe(204);
+      expect((await as(o).put(`/api/v1/blocks/${blockedByMe.id}`, {})).status).toBe(204);
+
+      const res = await as(o).post('/api/v1/groups', {
+        name: 'X',
+        memberIds: [blocksMe.id, fine.id, blockedByMe.id],
+      });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('BLOCKED');
+      // Both directions look the same: the ids only, never which side blocks.
+      expect(res.body.error.details).toEqual([{ userId: blocksMe.id }, { userId: blockedByMe.id }]);
+      expect((await as(o).get('/api/v1/groups')).body.items).toEqual([]);
+      expect((await as(blocksMe).get('/api/v1/groups')).body.items).toEqual([]);
+
+      // Asked again (now from the warm cache): same answer, each direction alone too.
+      for (const u of [blocksMe, blockedByMe]) {
+        const again = await as(o).post('/api/v1/groups', { name: 'X', memberIds: [u.id] });
+        expect([again.status, again.body.error.code, again.body.error.details]).toEqual([
+          403,
+          'BLOCKED',
+          [{ userId: u.id }],
+        ]);
+      }
+      // Not being friends is reported first.
+      const both = await as(o).post('/api/v1/groups', { name: 'X', memberIds: [blocksMe.id, stranger.id] });
+      expect([both.status, both.body.error.code, both.body.error.details]).toEqual([
+        403,
+        'NOT_FRIENDS',
+        [{ userId: stranger.id }],
+      ]);
+
+      // Once both blocks are lifted, the same members are accepted.
+      await as(blocksMe).del(`/api/v1/blocks/${o.id}`);
+      await as(o).del(`/api/v1/blocks/${blockedByMe.id}`);
+      const ok = await as(o).post('/api/v1/groups', {
+        name: 'X',
+        memberIds: [blocksMe.id, fine.id, blockedByMe.id],
+      });
+      expect(ok.status).toBe(201);
+      expect(await counts(ok.body.id)).toEqual({ memberCount: 4, rows: 4 });
+    });
+
     it('checks maxMembers against 2..groups.maxMembersLimit and the initial members', async () => {
       const [o, f1, f2] = await users(app, 3);
       await befriend(app, o, f1);
@@ -244,6 +289,49 @@ describe('groups', () => {
         ]),
       );
       expect(await counts(g.id)).toEqual({ memberCount: 4, rows: 4 });
+    });
+
+    it('skips users who block the inviter or whom the inviter blocks with reason blocked', async () => {
+      const [o, blocksMe, blockedByMe, fine] = await users(app, 4);
+      for (const u of [blocksMe, blockedByMe, fine]) await befriend(app, o, u);
+      await as(blocksMe).put(`/api/v1/blocks/${o.id}`, {});
+      await as(o).put(`/api/v1/blocks/${blockedByMe.id}`, {});
+      const g = await createGroup(app, o, { joinPolicy: 'invite' });
+
+      const res = await as(o).post(`/api/v1/groups/${g.id}/members`, {
+        userIds: [blocksMe.id, fine.id, blockedByMe.id],
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.added.map((m: { user: { id: string } }) => m.user.id)).toEqual([fine.id]);
+      // Both directions give the same reason, so the inviter cannot tell who blocked whom.
+      expect(res.body.skipped).toEqual([
+        { userId: blocksMe.id, reason: 'blocked' },
+        { userId: blockedByMe.id, reason: 'blocked' },
+      ]);
+      expect(await memberRow(g.id, blocksMe.id)).toBeNull();
+      expect(await memberRow(g.id, blockedByMe.id)).toBeNull();
+      expect(await counts(g.id)).toEqual({ memberCount: 2, rows: 2 });
+
+      // Again, now answered from the warm cache.
+      const again = await as(o).post(`/api/v1/groups/${g.id}/members`, {
+        userIds: [blockedByMe.id, blocksMe.id],
+      });
+      expect(again.body).toEqual({
+        added: [],
+        skipped: [
+          { userId: blockedByMe.id, reason: 'blocked' },
+          { userId: blocksMe.id, reason: 'blocked' },
+        ],
+      });
+
+      // Lifting a block lets the invite through on the very next check.
+      await as(blocksMe).del(`/api/v1/blocks/${o.id}`);
+      const after = await as(o).post(`/api/v1/groups/${g.id}/members`, {
+        userIds: [blocksMe.id, blockedByMe.id],
+      });
+      expect(after.body.added.map((m: { user: { id: string } }) => m.user.id)).toEqual([blocksMe.id]);
+      expect(after.body.skipped).toEqual([{ userId: blockedByMe.id, reason: 'blocked' }]);
+      expect(await counts(g.id)).toEqual({ memberCount: 3, rows: 3 });
     });
 
     it('adds all or nothing: 409 GROUP_FULL when the rest does not fit', async () => {

@@ -70,6 +70,34 @@ describe('SocialCache (Redis)', () => {
     expect(src.reads).toBe(2);
   });
 
+  it('tells which of many users are blocked either way: one MGET when warm, misses filled from the source', async () => {
+    // Pairs of '900' with: 901 (900 blocks 901), 902 (902 blocks 900), 903 (friends only), 10 (10 blocks 900).
+    const truth: Record<string, PairRelation> = {
+      '900:901': { friends: true, lowBlocksHigh: true, highBlocksLow: false },
+      '900:902': { friends: true, lowBlocksHigh: false, highBlocksLow: true },
+      '900:903': { friends: true, lowBlocksHigh: false, highBlocksLow: false },
+      '10:900': { friends: false, lowBlocksHigh: true, highBlocksLow: false },
+    };
+    let reads = 0;
+    const cache = new SocialCache(redis.command, redis.keys, {
+      pairRelation: async (low, high) => {
+        reads++;
+        return truth[`${low}:${high}`];
+      },
+      groupSnapshot: async () => ({ exists: false, mutedAll: false, members: [] }),
+    });
+    const ids = ['901', '902', '903', '10', '901', '900'];
+    expect([...(await cache.blockedEitherWay('900', ids))].sort()).toEqual(['10', '901', '902']);
+    expect(reads).toBe(4);
+    expect([...(await cache.blockedEitherWay('900', ids))].sort()).toEqual(['10', '901', '902']);
+    expect(reads).toBe(4);
+    truth['900:901'] = { friends: true, lowBlocksHigh: false, highBlocksLow: false };
+    await cache.invalidatePair('901', '900');
+    expect([...(await cache.blockedEitherWay('900', ids))].sort()).toEqual(['10', '902']);
+    expect(reads).toBe(5);
+    expect(await cache.blockedEitherWay('900', [])).toEqual(new Set());
+  });
+
   it('the same holds for group state', async () => {
     const src = new ScriptedSources();
     const cache = new SocialCache(redis.command, redis.keys, src);

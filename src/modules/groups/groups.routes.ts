@@ -141,8 +141,10 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *     tags: [Groups]
      *     summary: Create a group; the caller is its owner
      *     description: >
-     *       Initial members must all be the caller's friends. joinPolicy defaults to approval; maxMembers to
-     *       groups.defaultMaxMembers and may be 2..groups.maxMembersLimit. Members get group.created.
+     *       Initial members must all be the caller's friends (NOT_FRIENDS), and none of them may block the caller
+     *       or be blocked by the caller (BLOCKED, either way, without saying which side blocks). joinPolicy
+     *       defaults to approval; maxMembers to groups.defaultMaxMembers and may be 2..groups.maxMembersLimit.
+     *       Members get group.created.
      *     requestBody:
      *       required: true
      *       content:
@@ -161,7 +163,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       201: { description: the group, content: { application/json: { schema: { $ref: '#/components/schemas/Group' } } } }
      *       400: { $ref: '#/components/responses/BadRequest' }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       403: { description: "NOT_FRIENDS; details lists [{userId}] of the initial members who are not your friends", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       403: { description: "NOT_FRIENDS: details lists [{userId}] of the initial members who are not your friends. BLOCKED: details lists [{userId}] of the initial members with a block between you and them (either way)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       409: { description: "GROUP_FULL: more initial members than maxMembers allows", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   get:
      *     tags: [Groups]
@@ -372,9 +374,10 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *     summary: Invite (add) the caller's friends
      *     description: >
      *       Owner and admins may invite to any group; plain members only to open groups. Users who are not the
-     *       caller's friends, are banned or are already members are skipped with reason not_friend, banned or
-     *       already_member. The rest are added together or, when they do not fit, not at all (GROUP_FULL).
-     *       Members get group.member_joined for each one added.
+     *       caller's friends, who block the caller or are blocked by the caller, who are banned or are already
+     *       members are skipped with reason not_friend, blocked (either way; which side blocks is not said),
+     *       banned or already_member. The rest are added together or, when they do not fit, not at all
+     *       (GROUP_FULL). Members get group.member_joined for each one added.
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
      *     requestBody:
      *       required: true
@@ -401,7 +404,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *                     type: object
      *                     properties:
      *                       userId: { type: string }
-     *                       reason: { type: string, enum: [not_friend, banned, already_member] }
+     *                       reason: { type: string, enum: [not_friend, blocked, banned, already_member] }
      *       400: { $ref: '#/components/responses/BadRequest' }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *       403: { $ref: '#/components/responses/GroupForbidden' }

@@ -47,7 +47,7 @@ export interface JoinRequest {
   createdAt: string;
 }
 
-export type SkipReason = 'not_friend' | 'banned' | 'already_member';
+export type SkipReason = 'not_friend' | 'blocked' | 'banned' | 'already_member';
 
 export interface GroupsDeps {
   store: GroupsStore;
@@ -70,7 +70,10 @@ export class GroupsService {
     this.deps.delivery = delivery;
   }
 
-  /** Creates a group owned by the caller; initial members must all be the caller's friends (NOT_FRIENDS). */
+  /**
+   * Creates a group owned by the caller; initial members must all be the caller's friends (NOT_FRIENDS) and
+   * neither block the caller nor be blocked by them (BLOCKED; either way, not saying which).
+   */
   async create(
     ownerId: string,
     input: {
@@ -93,6 +96,14 @@ export class GroupsService {
           'Initial members must be your friends',
           'NOT_FRIENDS',
           strangers.map((userId) => ({ userId })),
+        );
+      }
+      const blocked = await this.deps.cache.blockedEitherWay(ownerId, memberIds);
+      if (blocked.size) {
+        throw new ForbiddenError(
+          'You cannot add these users to a group',
+          'BLOCKED',
+          memberIds.filter((id) => blocked.has(id)).map((userId) => ({ userId })),
         );
       }
     }
@@ -225,8 +236,9 @@ export class GroupsService {
   }
 
   /**
-   * Adds the inviter's friends; skips non-friends, banned users and members, saying why. All who are left
-   * are added or none (GROUP_FULL). Owner and admins may invite; plain members only in `open` groups.
+   * Adds the inviter's friends; skips non-friends, users blocked either way (`blocked`, not saying which side
+   * blocks), banned users and members, saying why. All who are left are added or none (GROUP_FULL). Owner and
+   * admins may invite; plain members only in `open` groups.
    */
   async invite(
     userId: string,
@@ -240,14 +252,17 @@ export class GroupsService {
     }
     const wanted = [...new Set(userIds)];
     const skipped: Array<{ userId: string; reason: SkipReason }> = [];
-    const friends = await this.deps.friends.friendsAmong(
+    const others = wanted.filter((id) => id !== userId);
+    const friends = await this.deps.friends.friendsAmong(userId, others);
+    const blocked = await this.deps.cache.blockedEitherWay(
       userId,
-      wanted.filter((id) => id !== userId),
+      others.filter((id) => friends.has(id)),
     );
     const candidates: string[] = [];
     for (const id of wanted) {
       if (id === userId) skipped.push({ userId: id, reason: 'already_member' });
       else if (!friends.has(id)) skipped.push({ userId: id, reason: 'not_friend' });
+      else if (blocked.has(id)) skipped.push({ userId: id, reason: 'blocked' });
       else candidates.push(id);
     }
     const outcome = await this.deps.store.addMembers(groupId, candidates);

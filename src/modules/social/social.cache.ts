@@ -33,6 +33,8 @@ export interface SocialSources {
 const DATA_TTL_SECONDS = 600;
 const GEN_TTL_SECONDS = 2 * 86400;
 const META = '_g';
+/** Cache misses of one batch check filled at once (each is one MySQL query). */
+const MISS_BATCH = 16;
 
 // Stores the value only when the generation is still the one read before the database was queried, so a
 // fill racing with an invalidation never writes stale data back.
@@ -79,6 +81,35 @@ export class SocialCache {
     return a === low
       ? { friends, aBlocksB: lowBlocksHigh, bBlocksA: highBlocksLow }
       : { friends, aBlocksB: highBlocksLow, bBlocksA: lowBlocksHigh };
+  }
+
+  /**
+   * Which of `others` block `a` or are blocked by `a` (either way, without saying which). A warm check is
+   * one `MGET` for all of them; misses are filled like `relation`, a few at a time.
+   */
+  async blockedEitherWay(a: string, others: string[]): Promise<Set<string>> {
+    const ids = [...new Set(others)].filter((id) => id !== a);
+    const out = new Set<string>();
+    if (!ids.length) return out;
+    const pairKeys = ids.map((id) => {
+      const [low, high] = compareIds(a, id) <= 0 ? [a, id] : [id, a];
+      return this.keys.key('social', 'pair', low, high);
+    });
+    const raws = await this.redis.mget(...pairKeys);
+    const misses: string[] = [];
+    ids.forEach((id, i) => {
+      const raw = raws[i];
+      if (raw === null || raw === undefined) misses.push(id);
+      else if (raw[1] === '1' || raw[2] === '1') out.add(id);
+    });
+    for (let i = 0; i < misses.length; i += MISS_BATCH) {
+      const batch = misses.slice(i, i + MISS_BATCH);
+      const rels = await Promise.all(batch.map((id) => this.relation(a, id)));
+      rels.forEach((rel, j) => {
+        if (rel.aBlocksB || rel.bBlocksA) out.add(batch[j]);
+      });
+    }
+    return out;
   }
 
   /** Forgets the relation of a pair; call after the change is committed. */
