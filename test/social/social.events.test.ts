@@ -20,7 +20,7 @@ describe('social events over the WebSocket', () => {
     await app.close();
   });
 
-  it('friend.request reaches the target; friend.accepted reaches the requester; the greeting is message seq 1', async () => {
+  it('friend.request reaches the target; friend.accepted reaches the requester; both carry the other party as userId; the greeting is message seq 1', async () => {
     const [a, b] = await users(app, 2);
     const [wa, wb] = [await open(a.token), await open(b.token)];
     const req = await app.http
@@ -37,6 +37,7 @@ describe('social events over the WebSocket', () => {
       message: 'hello there',
       status: 'pending',
       createdAt: expect.any(String),
+      userId: a.id,
     });
     await app.http
       .post(`/api/v1/friend-requests/${req.body.id}/accept`)
@@ -45,6 +46,7 @@ describe('social events over the WebSocket', () => {
     const accepted = await wa.next('friend.accepted');
     expect(accepted).toEqual({
       requestId: req.body.id,
+      userId: b.id,
       friend: { user: expect.objectContaining({ id: b.id }), remark: null, since: expect.any(String) },
     });
     const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
@@ -57,7 +59,7 @@ describe('social events over the WebSocket', () => {
     );
   });
 
-  it('friend.rejected reaches the requester (not the user who rejected)', async () => {
+  it('friend.rejected reaches the requester (not the user who rejected), with the rejecter as userId', async () => {
     const [a, b] = await users(app, 2);
     const [wa, wb] = [await open(a.token), await open(b.token)];
     const req = await app.http
@@ -80,20 +82,27 @@ describe('social events over the WebSocket', () => {
     expect(wb.types()).not.toContain('friend.rejected');
   });
 
-  it('a crossed request tells the first requester friend.accepted', async () => {
+  it('a crossed request tells the first requester friend.accepted with the other side as userId', async () => {
     const [a, b] = await users(app, 2);
     const wa = await open(a.token);
-    await app.http.post('/api/v1/friend-requests').set('Authorization', bearer(a)).send({ userId: b.id });
+    const first = await app.http
+      .post('/api/v1/friend-requests')
+      .set('Authorization', bearer(a))
+      .send({ userId: b.id });
     const res = await app.http
       .post('/api/v1/friend-requests')
       .set('Authorization', bearer(b))
       .send({ userId: a.id });
     expect(res.status).toBe(200);
-    const accepted = await wa.next<{ friend: { user: { id: string } } }>('friend.accepted');
-    expect(accepted.friend.user.id).toBe(b.id);
+    const accepted = await wa.next<{ userId: string; friend: { user: { id: string } } }>('friend.accepted');
+    expect(accepted).toEqual({
+      requestId: first.body.id,
+      userId: b.id,
+      friend: { user: expect.objectContaining({ id: b.id }), remark: null, since: expect.any(String) },
+    });
   });
 
-  it('friend.removed reaches the other side', async () => {
+  it('friend.removed reaches the other side, with the remover as userId', async () => {
     const [a, b] = await users(app, 2);
     await befriend(app, a, b);
     const wb = await open(b.token);

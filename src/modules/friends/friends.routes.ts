@@ -125,7 +125,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *       404: { description: FRIEND_NOT_FOUND (not your friend), content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   delete:
      *     tags: [Friends]
-     *     summary: End a friendship for both sides; the other side gets a friend.removed event
+     *     summary: "End a friendship for both sides; the other side gets friend.removed {userId} (userId = you)"
      *     parameters:
      *       - { name: userId, in: path, required: true, schema: { type: string } }
      *       - { name: deleteHistory, in: query, schema: { type: boolean, default: false }, description: "also hide the private conversation for the caller only" }
@@ -170,8 +170,9 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *     tags: [Friends]
      *     summary: Ask a user to be friends; if they had already asked you, you become friends at once (200)
      *     description: >
-     *       The target gets a friend.request event. When either side blocks the other the request is refused
-     *       with BLOCKED, and the target is told nothing.
+     *       The target gets a friend.request event (the request, plus userId = the requester). When the target had
+     *       already asked you, they get friend.accepted instead. When either side blocks the other the request is
+     *       refused with BLOCKED, and the target is told nothing.
      *     requestBody:
      *       required: true
      *       content:
@@ -260,7 +261,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * /api/v1/friend-requests/{requestId}/accept:
      *   post:
      *     tags: [Friends]
-     *     summary: Accept a request addressed to you; the requester gets friend.accepted and the greeting becomes the first private message
+     *     summary: "Accept a request addressed to you; the requester gets friend.accepted {requestId, userId, friend} (userId = you) and the greeting becomes the first private message"
      *     parameters:
      *       - { name: requestId, in: path, required: true, schema: { type: string } }
      *     requestBody:
@@ -300,7 +301,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * /api/v1/friend-requests/{requestId}/reject:
      *   post:
      *     tags: [Friends]
-     *     summary: "Reject a request addressed to you; the requester gets friend.rejected {requestId, userId, reply}"
+     *     summary: "Reject a request addressed to you; the requester gets friend.rejected {requestId, userId, reply} (userId = you)"
      *     parameters:
      *       - { name: requestId, in: path, required: true, schema: { type: string } }
      *     requestBody:

@@ -78,7 +78,8 @@ export class FriendsService {
         throw new ConflictError('You already have a pending request to this user', 'REQUEST_PENDING');
       case 'created': {
         const request = (await this.requestViews([outcome.request]))[0];
-        await this.push([input.toUserId], 'friend.request', request);
+        // `userId` (the requester) at the top level, as every friend.* event carries the other party's id.
+        await this.push([input.toUserId], 'friend.request', { ...request, userId: fromUserId });
         return { kind: 'request', request };
       }
       case 'accepted_reverse': {
@@ -205,7 +206,11 @@ export class FriendsService {
     const users = await this.deps.accounts.publicUsersByIds([requesterId, accepterId]);
     const sinceIso = since.toISOString();
     const forRequester: Friend = { user: users.get(accepterId)!, remark: request.remark, since: sinceIso };
-    await this.push([requesterId], 'friend.accepted', { requestId: request.id, friend: forRequester });
+    await this.push([requesterId], 'friend.accepted', {
+      requestId: request.id,
+      userId: accepterId,
+      friend: forRequester,
+    });
     return { user: users.get(requesterId)!, remark: accepterRemark, since: sinceIso };
   }
 
