@@ -576,6 +576,39 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await a2.next('message.recalled')).data).toEqual(recalled);
       });
 
+      it('pushes message.recalled to members who muted the conversation (private, group and world)', async () => {
+        const { a, b, cid } = await friends();
+        const m = await user();
+        const g = await group(a, [m]);
+        const w = await user();
+        // Each one mutes the conversation: no `message` pushes, but recall notices still arrive.
+        for (const [who, conversationId] of [
+          [b, cid],
+          [m, g.cid],
+          [w, 'w:world'],
+        ] as const) {
+          expect((await as(who).put(`/api/v1/conversations/${conversationId}/mute`)).status).toBe(204);
+        }
+        const bc = await connect(b);
+        const mc = await connect(m);
+        const wc = await connect(w);
+        for (const [client, conversationId] of [
+          [bc, cid],
+          [mc, g.cid],
+          [wc, 'w:world'],
+        ] as const) {
+          const sent = await send(a, conversationId, 'to recall');
+          expect(sent.status).toBe(201);
+          expect((await as(a).post(`/api/v1/messages/${sent.body.id}/recall`)).status).toBe(200);
+          const notice = await client.next('message.recalled');
+          expect(notice.data).toEqual({ conversationId, messageId: sent.body.id, seq: sent.body.seq });
+          // The message push would have come before the notice: muting still held it back.
+          expect(
+            client.frames.filter((f) => f.type === 'message' && f.data.conversationId === conversationId),
+          ).toEqual([]);
+        }
+      });
+
       it('pushes group messages to every member once', async () => {
         const owner = await user();
         const m1 = await user();

@@ -259,6 +259,20 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect((await store.audience(cid)).sort()).toEqual([a, c].sort());
     });
 
+    it('lists the members: users who joined, muted or not', async () => {
+      const a = userId();
+      const b = userId();
+      const c = userId();
+      const cid = `g:${userId()}`;
+      expect(await store.members(cid)).toEqual([]);
+      await store.join(a, cid);
+      await store.join(b, cid);
+      await store.setFlag(b, cid, 'muted', true);
+      await store.setFlag(c, cid, 'muted', true);
+      await store.join(userId(), `g:${userId()}`);
+      expect((await store.members(cid)).sort()).toEqual([a, b, c].sort());
+    });
+
     it('clears history up to now for one user only (delete with history)', async () => {
       const a = userId();
       const b = userId();

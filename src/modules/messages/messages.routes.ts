@@ -404,7 +404,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *   post:
      *     tags: [Messages]
      *     summary: Recall a message (sender within messages.recallSeconds, or a group owner/admin any time)
-     *     description: The seq stays, the content is removed from storage; everyone in the conversation gets `message.recalled`.
+     *     description: The seq stays, the content is removed from storage; everyone in the conversation gets `message.recalled`, muted or not (muting stops only `message` pushes; in w:world everyone who joined it).
      *     parameters:
      *       - { in: path, name: messageId, required: true, schema: { type: string } }
      *     responses:

@@ -190,17 +190,22 @@ export class MessagesService implements FriendshipHooks {
     return userId === a ? b : a;
   }
 
-  /** Everyone a conversation's events go to (before mutes). */
+  /**
+   * Everyone in the conversation, muted or not: the two users, the group's members, or the users who joined
+   * the world channel (opened their chat list, read or wrote there, or muted it).
+   */
   private async membersOf(ref: ConversationRef): Promise<string[]> {
     if (ref.kind === 'private') return [...ref.userIds];
     if (ref.kind === 'group') return this.social.groupMemberIds(ref.groupId);
-    return this.deps.store.audience(ref.id);
+    return this.deps.store.members(ref.id);
   }
 
   private async pushMessage(ref: ConversationRef, message: MessageView): Promise<void> {
     try {
-      const members = await this.membersOf(ref);
-      // World audience already excludes those who muted it; others need one lookup for all members.
+      // The world's push audience comes from the store without those who muted it (one query); others need
+      // one lookup of the mutes among all members.
+      const members =
+        ref.kind === 'world' ? await this.deps.store.audience(ref.id) : await this.membersOf(ref);
       const muted =
         ref.kind === 'world' ? new Set<string>() : await this.deps.store.mutedAmong(ref.id, members);
       const targets = new Set(members.filter((u) => !muted.has(u)));
@@ -306,10 +311,13 @@ export class MessagesService implements FriendshipHooks {
     }
     const recalled = await this.deps.store.recall(message.id);
     if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
-    // Everyone, muted or not: clients must drop the content they hold.
-    const members = await this.membersOf(ref).catch(() => [] as string[]);
-    const audience = ref.kind === 'world' ? [...members, userId, message.senderId] : members;
-    await this.push(audience, {
+    // Everyone in the conversation, muted or not (muting stops only `message` pushes): clients must drop the
+    // content they hold. In the world channel that is everyone who joined it, read in one indexed query.
+    const members = await this.membersOf(ref).catch((err: unknown) => {
+      this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'recall audience failed');
+      return [] as string[];
+    });
+    await this.push([...members, userId], {
       type: 'message.recalled',
       data: { conversationId: ref.id, messageId: message.id, seq: message.seq },
     });

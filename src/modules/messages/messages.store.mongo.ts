@@ -463,6 +463,11 @@ export class MongoMessageStore implements MessageStore {
     return docs.map((d) => d.userId);
   }
 
+  async members(conversationId: string): Promise<string[]> {
+    const docs = await this.states.find({ conversationId }, { userId: 1 }).lean<StateDoc[]>();
+    return docs.map((d) => d.userId);
+  }
+
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.raise(userId, conversationId, 'clearedSeq', last);

@@ -358,6 +358,15 @@ export class MysqlMessageStore implements MessageStore {
     return rows.map((r) => String(r.user_id));
   }
 
+  async members(conversationId: string): Promise<string[]> {
+    // Read from ix_user_conversations_muted (conversation_id, muted, user_id) alone, like `audience`.
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT user_id FROM user_conversations WHERE conversation_id = ?',
+      [conversationId],
+    );
+    return rows.map((r) => String(r.user_id));
+  }
+
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.pool.query(

@@ -112,6 +112,11 @@ export interface MessageStore {
   join(userId: string, conversationId: string): Promise<void>;
   /** Users with a state row in the conversation who did not mute it (the world channel's push audience). */
   audience(conversationId: string): Promise<string[]>;
+  /**
+   * Users with a state row in the conversation, muted or not (one indexed query): everyone who joined the
+   * world channel, who all get its `message.recalled` notices.
+   */
+  members(conversationId: string): Promise<string[]>;
   /** Hides the conversation's history up to its current last seq for this user only. */
   clearHistory(userId: string, conversationId: string): Promise<void>;
   /** The user's chat list over conversations they have state in plus `alsoConsider` (e.g. their groups). */
