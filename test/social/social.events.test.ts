@@ -163,6 +163,97 @@ describe('social events over the WebSocket', () => {
     expect(await wo.next('group.dissolved')).toEqual({ groupId: g.id });
   });
 
+  it('group.created reaches the owner and the initial members, not their other friends', async () => {
+    const [o, m1, m2, outsider] = await users(app, 4);
+    for (const u of [m1, m2, outsider]) await befriend(app, o, u);
+    const [wo, w1, w2, wx] = [
+      await open(o.token),
+      await open(m1.token),
+      await open(m2.token),
+      await open(outsider.token),
+    ];
+    const res = await app.http
+      .post('/api/v1/groups')
+      .set('Authorization', bearer(o))
+      .send({ name: 'Launch', joinPolicy: 'invite', memberIds: [m1.id, m2.id] });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual(expect.objectContaining({ ownerId: o.id, memberCount: 3 }));
+    for (const w of [wo, w1, w2]) {
+      expect(await w.next('group.created')).toEqual({ groupId: res.body.id, group: res.body });
+    }
+    await wx.ping();
+    await wx.quiet(200);
+    expect(wx.types()).not.toContain('group.created');
+  });
+
+  it('group.member_updated reaches every member on a role change, a nickname and a mute', async () => {
+    const [o, m, n] = await users(app, 3);
+    await befriend(app, o, m);
+    await befriend(app, o, n);
+    const g = await createGroup(app, o, { memberIds: [m.id, n.id] });
+    const ws = [await open(o.token), await open(m.token), await open(n.token)];
+    const patch = async (actor: { token: string }, target: string, body: object) => {
+      const res = await app.http
+        .patch(`/api/v1/groups/${g.id}/members/${target}`)
+        .set('Authorization', bearer(actor))
+        .send(body);
+      expect(res.status).toBe(200);
+      return res.body as {
+        user: { id: string };
+        role: string;
+        nickname: string | null;
+        mutedUntil: string | null;
+      };
+    };
+    const everyoneGets = async (member: object) => {
+      for (const w of ws) expect(await w.next('group.member_updated')).toEqual({ groupId: g.id, member });
+    };
+
+    // Role change by the owner.
+    const promoted = await patch(o, m.id, { role: 'admin' });
+    expect([promoted.user.id, promoted.role]).toEqual([m.id, 'admin']);
+    await everyoneGets(promoted);
+
+    // A member's own nickname.
+    const named = await patch(n, n.id, { nickname: 'Nico' });
+    expect([named.user.id, named.nickname]).toEqual([n.id, 'Nico']);
+    await everyoneGets(named);
+
+    // A mute by the new admin, then the unmute.
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const muted = await patch(m, n.id, { mutedUntil: until });
+    expect([muted.user.id, muted.mutedUntil, muted.nickname]).toEqual([n.id, until, 'Nico']);
+    await everyoneGets(muted);
+    const unmuted = await patch(m, n.id, { mutedUntil: null });
+    expect(unmuted.mutedUntil).toBeNull();
+    await everyoneGets(unmuted);
+  });
+
+  it('blocking (and unblocking) someone sends the blocked user no event at all', async () => {
+    const [a, b] = await users(app, 2);
+    await befriend(app, a, b);
+    // They share a group too, so a group event would also show.
+    await createGroup(app, a, { memberIds: [b.id] });
+    const wa = await open(a.token);
+    const wb = await open(b.token);
+    await wb.ping();
+    wb.drain();
+
+    const blocked = await app.http.put(`/api/v1/blocks/${b.id}`).set('Authorization', bearer(a));
+    expect(blocked.status).toBe(204);
+    // The pong comes after anything the server had sent b before; the short wait covers other instances.
+    await wb.ping();
+    expect(await wb.quiet(300)).toEqual([]);
+
+    const unblocked = await app.http.delete(`/api/v1/blocks/${b.id}`).set('Authorization', bearer(a));
+    expect(unblocked.status).toBe(204);
+    await wb.ping();
+    expect(await wb.quiet(300)).toEqual([]);
+    // The blocker's own connection gets nothing about it either.
+    await wa.ping();
+    expect(wa.types().filter((t) => t !== 'presence')).toEqual([]);
+  });
+
   it('join requests reach the owner and admins; a rejection reaches the requester', async () => {
     const [o, u] = await users(app, 2);
     const g = await createGroup(app, o, { joinPolicy: 'approval' });

@@ -93,6 +93,37 @@ export class WsClient {
     }
   }
 
+  /**
+   * Sends a `ping` and waits for its `pong`. The server writes frames to a socket in order, so every event it
+   * sent to this connection before reading the ping has arrived by then.
+   */
+  async ping(timeoutMs = 5000): Promise<void> {
+    this.socket.send(JSON.stringify({ type: 'ping' }));
+    await this.next('pong', () => true, timeoutMs);
+  }
+
+  /**
+   * Waits up to `ms` for a frame to arrive and returns the types of all frames not yet taken; returns as soon
+   * as there is one, so a test that expects `[]` fails fast and passes after `ms` at most.
+   */
+  async quiet(ms: number): Promise<string[]> {
+    if (!this.frames.length) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.types();
+  }
+
+  /** Takes every frame received so far, returning their types. */
+  drain(): string[] {
+    return this.frames.splice(0).map((f) => f.type);
+  }
+
   /** Types of the frames received and not yet taken. */
   types(): string[] {
     return this.frames.map((f) => f.type);
