@@ -1,5 +1,5 @@
 import { parseConversationId, privateConversationId } from '../../src/modules/messages/conversation-id';
-import { contentProblems, normaliseContent } from '../../src/modules/messages/messages.content';
+import { contentProblems, contentView, normaliseContent } from '../../src/modules/messages/messages.content';
 
 describe('conversation ids', () => {
   it('orders private ids as numbers, not strings', () => {
@@ -51,10 +51,51 @@ describe('message content rules', () => {
     expect(contentProblems('text', ['x'])).toEqual(['content: must be an object']);
   });
 
-  it('stores only the given fields', () => {
-    expect(normaliseContent({ url: 'https://e.com/a.png', width: null, height: 2 })).toEqual({
+  it('keeps every field of the shape, absent or null ones as null', () => {
+    expect(normaliseContent('image', { url: 'https://e.com/a.png', width: null, height: 2 })).toEqual({
       url: 'https://e.com/a.png',
+      width: null,
       height: 2,
+      size: null,
+      mime: null,
     });
+    expect(normaliseContent('text', { text: 'hi' })).toEqual({ text: 'hi' });
+    expect(normaliseContent('voice', { url: 'https://e.com/a.ogg', duration: 0 })).toEqual({
+      url: 'https://e.com/a.ogg',
+      duration: 0,
+      size: null,
+    });
+    expect(normaliseContent('video', { url: 'https://e.com/v.mp4' })).toEqual({
+      url: 'https://e.com/v.mp4',
+      duration: null,
+      width: null,
+      height: null,
+      size: null,
+      thumbUrl: null,
+    });
+    expect(normaliseContent('file', { url: 'https://e.com/f', name: 'f', size: 0 })).toEqual({
+      url: 'https://e.com/f',
+      name: 'f',
+      size: 0,
+      mime: null,
+    });
+    expect(normaliseContent('location', { latitude: 0, longitude: 0 })).toEqual({
+      latitude: 0,
+      longitude: 0,
+      label: null,
+    });
+    expect(normaliseContent('emoji', { code: 'wave' })).toEqual({ code: 'wave', url: null });
+    expect(normaliseContent('emoji', { url: 'https://e.com/s.gif' })).toEqual({
+      code: null,
+      url: 'https://e.com/s.gif',
+    });
+  });
+
+  it('completes stored content that lacks fields, and returns complete content as it is', () => {
+    const complete = { url: 'https://e.com/a.png', width: 1, height: null, size: null, mime: null };
+    expect(contentView('image', complete)).toBe(complete);
+    expect(contentView('image', { url: 'https://e.com/a.png', width: 1 })).toEqual(complete);
+    expect(contentView('emoji', { code: 'wave' })).toEqual({ code: 'wave', url: null });
+    expect(contentView('text', null)).toBeNull();
   });
 });

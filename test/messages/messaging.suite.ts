@@ -146,6 +146,15 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
           ['emoji', { code: 'smile' }],
           ['emoji', { url: 'https://cdn.example.com/sticker.gif' }],
         ];
+        // What comes back: the fields given, every other field of the type present as null.
+        const absent: Record<string, Record<string, null>> = {
+          image: {},
+          voice: { size: null },
+          video: { width: null, height: null, size: null },
+          file: {},
+          location: {},
+          emoji: { code: null, url: null },
+        };
         for (const [type, content] of cases) {
           const res = await as(a).post('/api/v1/messages', {
             conversationId: cid,
@@ -154,8 +163,38 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
             clientMsgId: cmid(),
           });
           expect({ type, status: res.status }).toEqual({ type, status: 201 });
-          expect(res.body.content).toEqual(content);
+          expect(res.body.content).toStrictEqual({ ...absent[type], ...content });
         }
+      });
+
+      it('returns, stores and pushes an image sent with only url with its other fields null', async () => {
+        const { a, b, cid } = await friends();
+        const peer = await connect(b);
+        const res = await as(a).post('/api/v1/messages', {
+          conversationId: cid,
+          type: 'image',
+          content: { url: 'https://cdn.example.com/only-url.png' },
+          clientMsgId: cmid(),
+        });
+        expect(res.status).toBe(201);
+        const content = {
+          url: 'https://cdn.example.com/only-url.png',
+          width: null,
+          height: null,
+          size: null,
+          mime: null,
+        };
+        expect(res.body.content).toStrictEqual(content);
+        expect((await peer.next('message')).data.content).toStrictEqual(content);
+        const history = await as(b).get(`/api/v1/conversations/${cid}/messages`);
+        expect(history.body.items[0].content).toStrictEqual(content);
+        const listed = (await as(b).get('/api/v1/conversations')).body.items.find(
+          (i: { conversationId: string }) => i.conversationId === cid,
+        );
+        expect(listed.lastMessage.content).toStrictEqual(content);
+        expect((await app.instance.services.messageStore.findById(res.body.id))?.content).toStrictEqual(
+          content,
+        );
       });
 
       it.each([

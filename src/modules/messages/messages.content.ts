@@ -136,9 +136,35 @@ export function contentProblems(type: unknown, content: unknown): string[] {
   return problems;
 }
 
-/** The content as stored: only the shape's fields, absent optional fields left out. */
-export function normaliseContent(content: Record<string, unknown>): Record<string, unknown> {
+/** The fields of each type's shape, in order. */
+const SHAPE_KEYS = {} as Record<MessageType, readonly string[]>;
+for (const type of MESSAGE_TYPES) SHAPE_KEYS[type] = Object.keys(SHAPES[type]);
+
+/**
+ * The content as stored and returned: every field of the type's shape, in the shape's order, a field
+ * without a value (left out or null) present as null — the contract's "fields without a value are present
+ * as null". For an emoji that is `{code, url}` with one of them null. Only the shape's fields are kept.
+ */
+export function normaliseContent(
+  type: MessageType,
+  content: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(content)) if (v !== undefined && v !== null) out[k] = v;
+  for (const k of SHAPE_KEYS[type] ?? Object.keys(content)) out[k] = content[k] ?? null;
   return out;
+}
+
+/**
+ * The content as the API shows it: `content` itself when it already has every field of the shape (what
+ * `normaliseContent` stored), otherwise completed with nulls (messages stored before fields were kept as null).
+ */
+export function contentView(
+  type: MessageType,
+  content: Record<string, unknown> | null,
+): Record<string, unknown> | null {
+  if (content === null) return null;
+  const keys = SHAPE_KEYS[type];
+  if (!keys) return content;
+  for (const k of keys) if (!Object.hasOwn(content, k)) return normaliseContent(type, content);
+  return content;
 }

@@ -161,10 +161,73 @@ function optInt(v: unknown): number | undefined {
  *             By type: text {text (1-4000)}; image {url, width?, height?, size?, mime?};
  *             voice {url, duration, size?}; video {url, duration?, width?, height?, size?, thumbUrl?};
  *             file {url, name, size, mime?}; location {latitude, longitude, label?}; emoji {code} or {url}.
- *             URLs are http or https, at most 2048 characters. null once recalled.
+ *             Optional fields (?) may be left out or null when sending; in a message every field of the
+ *             type is present, those without a value as null (an emoji is {code, url} with one of them
+ *             null). URLs are http or https, at most 2048 characters. null once recalled.
+ *           anyOf:
+ *             - $ref: '#/components/schemas/TextContent'
+ *             - $ref: '#/components/schemas/ImageContent'
+ *             - $ref: '#/components/schemas/VoiceContent'
+ *             - $ref: '#/components/schemas/VideoContent'
+ *             - $ref: '#/components/schemas/FileContent'
+ *             - $ref: '#/components/schemas/LocationContent'
+ *             - $ref: '#/components/schemas/EmojiContent'
  *         clientMsgId: { type: string }
  *         createdAt: { type: string, format: date-time }
  *         status: { type: string, enum: [normal, recalled] }
+ *     TextContent:
+ *       type: object
+ *       required: [text]
+ *       properties:
+ *         text: { type: string, minLength: 1, maxLength: 4000 }
+ *     ImageContent:
+ *       type: object
+ *       required: [url, width, height, size, mime]
+ *       properties:
+ *         url: { type: string, format: uri }
+ *         width: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
+ *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
+ *         size: { type: integer, nullable: true, minimum: 0, description: bytes }
+ *         mime: { type: string, nullable: true, example: image/png }
+ *     VoiceContent:
+ *       type: object
+ *       required: [url, duration, size]
+ *       properties:
+ *         url: { type: string, format: uri }
+ *         duration: { type: number, minimum: 0, maximum: 86400, description: seconds }
+ *         size: { type: integer, nullable: true, minimum: 0 }
+ *     VideoContent:
+ *       type: object
+ *       required: [url, duration, width, height, size, thumbUrl]
+ *       properties:
+ *         url: { type: string, format: uri }
+ *         duration: { type: number, nullable: true, minimum: 0, maximum: 86400 }
+ *         width: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
+ *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
+ *         size: { type: integer, nullable: true, minimum: 0 }
+ *         thumbUrl: { type: string, nullable: true, format: uri }
+ *     FileContent:
+ *       type: object
+ *       required: [url, name, size, mime]
+ *       properties:
+ *         url: { type: string, format: uri }
+ *         name: { type: string, minLength: 1, maxLength: 255 }
+ *         size: { type: integer, minimum: 0 }
+ *         mime: { type: string, nullable: true }
+ *     LocationContent:
+ *       type: object
+ *       required: [latitude, longitude, label]
+ *       properties:
+ *         latitude: { type: number, minimum: -90, maximum: 90 }
+ *         longitude: { type: number, minimum: -180, maximum: 180 }
+ *         label: { type: string, nullable: true, maxLength: 200 }
+ *     EmojiContent:
+ *       type: object
+ *       required: [code, url]
+ *       description: exactly one of code and url is set, the other is null
+ *       properties:
+ *         code: { type: string, nullable: true, maxLength: 64 }
+ *         url: { type: string, nullable: true, format: uri, description: a sticker }
  *     SendMessage:
  *       type: object
  *       required: [conversationId, type, content, clientMsgId]
@@ -172,7 +235,7 @@ function optInt(v: unknown): number | undefined {
  *       properties:
  *         conversationId: { type: string, description: "p:<smaller>:<larger>, g:<groupId> or w:world" }
  *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
- *         content: { type: object }
+ *         content: { type: object, description: "the type's content (see Message); optional fields may be left out or null" }
  *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender" }
  *     Conversation:
  *       type: object

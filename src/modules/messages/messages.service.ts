@@ -8,7 +8,7 @@ import {
   WORLD_ID,
   type ConversationRef,
 } from './conversation-id';
-import { normaliseContent } from './messages.content';
+import { contentView, normaliseContent } from './messages.content';
 import type {
   FriendshipHooks,
   GroupDirectory,
@@ -83,7 +83,7 @@ export function toMessageView(m: StoredMessage): MessageView {
     seq: m.seq,
     senderId: m.senderId,
     type: m.type,
-    content: m.status === 'recalled' ? null : m.content,
+    content: m.status === 'recalled' ? null : contentView(m.type, m.content),
     clientMsgId: m.clientMsgId,
     createdAt: m.createdAt.toISOString(),
     status: m.status,
@@ -140,7 +140,7 @@ export class MessagesService implements FriendshipHooks {
       conversationId: ref.id,
       senderId,
       type: input.type,
-      content: normaliseContent(input.content),
+      content: normaliseContent(input.type, input.content),
       clientMsgId: input.clientMsgId,
       participants: ref.kind === 'private' ? ref.userIds : [senderId],
     });
