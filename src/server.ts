@@ -190,6 +190,7 @@ export async function startInstance(
     metrics,
   });
   await gateway.start();
+  tokens.setRevocationListener(gateway.revocations);
   accounts.setPresence(gateway.presence, gateway.presence);
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Config } from '../config';
 import type { RedisClients } from '../infra/redis';
-import type { TokenService } from '../modules/accounts/tokens';
+import type { RevocationListener, TokenClaims, TokenService } from '../modules/accounts/tokens';
 import { AppError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { redactUrl, type Logger } from '../shared/logger';
@@ -27,7 +27,18 @@ export const CloseCode = {
   PolicyViolation: 1008,
   TooBig: 1009,
   TryAgainLater: 1013,
+  /** The token was revoked (logout, password change) or expired: log in again, never reconnect with it. */
+  TokenInvalid: 4001,
 } as const;
+
+/**
+ * Header type of the control message that asks an instance to close connections whose token was revoked
+ * (`<type>\n<userId>\n<json>` on its channel, like a routed event). The NUL makes it unlike any event type.
+ */
+const REVOKE_TYPE = '\u0000revoke';
+
+/** The payload of a revocation control message: one token, or all tokens issued at or before `before` but `keep`. */
+type Revocation = { jti: string } | { before: number; keep: string | null };
 
 /** Rejected frames a connection may accumulate (in seconds of its frame budget) before it is closed. */
 const STRIKE_SECONDS = 5;
@@ -46,10 +57,16 @@ class GatewaySocket extends WebSocket {
   tokens = 0;
   refilledAt = 0;
   strikes = 0;
+  /** The token's id, issue time and expiry (ms): revocations and expiry end the connection. */
+  jti = '';
+  issuedAt = 0;
+  expiresAt = 0;
 }
 
 function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const ws = this as GatewaySocket;
+  // A closing connection (revoked token, rate abuse, ...) may still receive frames until the handshake ends.
+  if (ws.readyState !== WebSocket.OPEN) return;
   ws.alive = true;
   ws.gateway?.handleFrame(ws, data, isBinary);
 }
@@ -92,11 +109,13 @@ const STATUS_TEXT: Record<number, string> = {
  * The WebSocket gateway of one instance: authenticates upgrades on `/ws`, holds the local
  * connections, routes events to other instances through Redis, and keeps presence.
  */
-export class Gateway implements Delivery, FrameRouter {
+export class Gateway implements Delivery, FrameRouter, RevocationListener {
   /** This instance's id in the Redis registry. */
   readonly instanceId = newId();
   readonly delivery: Delivery = this;
   readonly frames: FrameRouter = this;
+  /** Closes the connections of revoked tokens, here and on the other instances (`TokenService.setRevocationListener`). */
+  readonly revocations: RevocationListener = this;
   readonly presence: PresenceService;
 
   private readonly registry: ConnectionRegistry;
@@ -197,6 +216,32 @@ export class Gateway implements Delivery, FrameRouter {
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
 
+  /** Closes every connection of the user holding token `jti`, on any instance (logout). */
+  tokenRevoked(userId: string, jti: string): Promise<void> {
+    return this.revoke(userId, { jti });
+  }
+
+  /** Closes every connection of the user whose token was issued at or before `before`, except `keepJti`, on any instance. */
+  tokensRevokedBefore(userId: string, before: number, keepJti: string | null): Promise<void> {
+    return this.revoke(userId, { before, keep: keepJti });
+  }
+
+  /** Closes the matching local connections, then asks only the other instances holding the user to do the same. */
+  private async revoke(userId: string, revocation: Revocation): Promise<void> {
+    this.closeRevoked(userId, revocation);
+    const instances = await this.registry.route([userId], REVOKE_TYPE, JSON.stringify(revocation));
+    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+  }
+
+  /** Closes with 4001 this instance's connections of `userId` whose token the revocation covers. */
+  private closeRevoked(userId: string, revocation: Revocation): void {
+    const list = this.users.get(userId);
+    if (!list) return;
+    for (const ws of [...list]) {
+      if (covers(revocation, ws.jti, ws.issuedAt)) ws.close(CloseCode.TokenInvalid, 'token revoked');
+    }
+  }
+
   /** Open connections on this instance, of one user or in all. */
   connectionCount(userId?: string): number {
     return userId === undefined ? this.connections : (this.users.get(userId)?.length ?? 0);
@@ -287,7 +332,8 @@ export class Gateway implements Delivery, FrameRouter {
    *     summary: Open the real-time WebSocket (upgrade); frames and close codes in docs/websocket.md
    *     description: >-
    *       The token goes in `?token=` or `Authorization: Bearer` and is checked before the upgrade. The first
-   *       frame is `{type: ready, data: {userId, connectionId}}`.
+   *       frame is `{type: ready, data: {userId, connectionId}}`. The connection is closed with 4001 when
+   *       its token is revoked (logout, password change) or expires.
    *     parameters:
    *       - { in: query, name: token, required: false, schema: { type: string }, description: access token when no Authorization header can be set }
    *     responses:
@@ -325,9 +371,9 @@ export class Gateway implements Delivery, FrameRouter {
   };
 
   private async admit(req: http.IncomingMessage, socket: Duplex, head: Buffer, token: string): Promise<void> {
-    let userId: string;
+    let claims: TokenClaims;
     try {
-      userId = (await this.deps.tokens.verify(token)).userId;
+      claims = await this.deps.tokens.verify(token);
     } catch (err) {
       if (err instanceof AppError && err.status === 401) {
         this.refuse(socket, 401, err.code, err.message);
@@ -335,6 +381,7 @@ export class Gateway implements Delivery, FrameRouter {
       }
       throw err;
     }
+    const userId = claims.userId;
     const max = this.deps.ws.maxConnectionsPerUser;
     if (socket.destroyed) return;
     if (this.connectionCount(userId) >= max) {
@@ -351,19 +398,43 @@ export class Gateway implements Delivery, FrameRouter {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         attached = true;
         socket.removeListener('error', ignoreError);
-        this.attach(ws as GatewaySocket, userId, before === 0);
+        this.attach(ws as GatewaySocket, claims, before === 0);
       });
     }
     if (!attached) {
       socket.destroy();
       await this.registry.disconnect(userId).catch(() => this.pendingDisconnects.push(userId));
+      return;
     }
+    this.recheckRevocation(claims);
   }
 
-  private attach(ws: GatewaySocket, userId: string, firstAnywhere: boolean): void {
+  /**
+   * A revocation stored after `verify` read Redis but routed before `CONNECT` listed this instance never
+   * reaches it. Reading the revocation again after `CONNECT` (and after the socket joined `users`, so a
+   * later routed revocation finds it) closes that gap: Redis runs this read after `CONNECT`, so either the
+   * revocation is visible here or its `ROUTE` came after `CONNECT` and publishes to this instance.
+   */
+  private recheckRevocation(claims: TokenClaims): void {
+    this.deps.tokens
+      .isRevoked(claims)
+      .then((revoked) => {
+        if (revoked) this.closeRevoked(claims.userId, { jti: claims.jti });
+      })
+      .catch((err: unknown) => {
+        if (!this.stopping)
+          this.log.warn({ err, userId: claims.userId }, 'revocation re-check after upgrade failed');
+      });
+  }
+
+  private attach(ws: GatewaySocket, claims: TokenClaims, firstAnywhere: boolean): void {
+    const userId = claims.userId;
     ws.gateway = this;
     ws.userId = userId;
     ws.connectionId = newId();
+    ws.jti = claims.jti;
+    ws.issuedAt = claims.issuedAt;
+    ws.expiresAt = claims.expiresAt;
     ws.tokens = this.deps.ws.framesPerSecond;
     ws.refilledAt = Date.now();
     const list = this.users.get(userId);
@@ -430,13 +501,27 @@ export class Gateway implements Delivery, FrameRouter {
     if (sent) this.deps.metrics.wsEvents.inc({ type }, sent);
   }
 
-  /** `<type>\n<userId,userId,...>\n<payload>` published by another instance to this one's channel. */
+  /**
+   * `<type>\n<userId,userId,...>\n<payload>` published by another instance to this one's channel: an event
+   * to write to those users' connections, or (type `REVOKE_TYPE`) a revocation whose connections to close.
+   */
   private readonly onRoutedMessage = (channel: string, message: string): void => {
     if (channel !== this.channel) return;
     const a = message.indexOf('\n');
     const b = message.indexOf('\n', a + 1);
     if (a < 0 || b < 0) return;
     this.deps.metrics.gatewayRouted.inc({ direction: 'received' });
+    if (message.charCodeAt(0) === 0) {
+      if (message.slice(0, a) !== REVOKE_TYPE) return;
+      let revocation: Revocation;
+      try {
+        revocation = JSON.parse(message.slice(b + 1)) as Revocation;
+      } catch {
+        return;
+      }
+      for (const userId of message.slice(a + 1, b).split(',')) this.closeRevoked(userId, revocation);
+      return;
+    }
     this.sendLocal(
       message.slice(a + 1, b).split(','),
       Buffer.from(message.slice(b + 1)),
@@ -444,13 +529,20 @@ export class Gateway implements Delivery, FrameRouter {
     );
   };
 
-  /** One timer for all connections: drops those that missed the last ping, pings the rest. */
+  /**
+   * One timer for all connections: drops those that missed the last ping, closes with 4001 those whose
+   * token has expired, pings the rest.
+   */
   private sweep(): void {
     const dead: GatewaySocket[] = [];
+    const expired: GatewaySocket[] = [];
+    const now = Date.now();
     for (const list of this.users.values()) {
       for (const ws of list) {
         if (!ws.alive) dead.push(ws);
-        else {
+        else if (ws.expiresAt <= now) {
+          if (ws.readyState === WebSocket.OPEN) expired.push(ws);
+        } else {
           ws.alive = false;
           if (ws.readyState === WebSocket.OPEN) ws.ping();
         }
@@ -460,6 +552,7 @@ export class Gateway implements Delivery, FrameRouter {
       this.deps.metrics.wsHeartbeatDropped.inc();
       ws.terminate();
     }
+    for (const ws of expired) ws.close(CloseCode.TokenInvalid, 'token expired');
   }
 
   /** Extends this instance's lease, restores its entries if they were swept, and cleans up after dead instances. */
@@ -508,6 +601,12 @@ export class Gateway implements Delivery, FrameRouter {
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
+}
+
+/** Whether a revocation covers the token `jti` issued at `issuedAt` (the rule `TokenService.verify` applies). */
+function covers(revocation: Revocation, jti: string, issuedAt: number): boolean {
+  if ('jti' in revocation) return jti === revocation.jti;
+  return issuedAt <= revocation.before && jti !== revocation.keep;
 }
 
 /** The token from `?token=` or `Authorization: Bearer`. */

@@ -3,6 +3,13 @@ import { ForbiddenError } from '../../src/shared/errors';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, TestClient, upgradeStatus } from './ws-client';
 
+/** Signs in again: a second session (device) of the same user, with a token of its own. */
+async function login(app: TestApp, username: string, password = 'Passw0rd!'): Promise<string> {
+  const res = await app.http.post('/api/v1/auth/login').send({ username, password });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token as string;
+}
+
 async function counter(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
   return (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
@@ -219,6 +226,77 @@ describe('WebSocket gateway /ws', () => {
     });
   });
 
+  describe('token revocation', () => {
+    it('closes every connection of a logged-out token with 4001 "token revoked", not another device with another token', async () => {
+      const u = await registerUser(app);
+      const otherToken = await login(app, u.username);
+      const [a1, a2, other] = await Promise.all([
+        open(u.token),
+        open(u.token, { via: 'header' }),
+        open(otherToken),
+      ]);
+      await Promise.all([a1.next('ready'), a2.next('ready'), other.next('ready')]);
+      const out = await app.http
+        .post('/api/v1/auth/logout')
+        .set('Authorization', `Bearer ${u.token}`)
+        .send({});
+      expect(out.status).toBe(204);
+      expect(await a1.closed).toEqual({ code: 4001, reason: 'token revoked' });
+      expect(await a2.closed).toEqual({ code: 4001, reason: 'token revoked' });
+      await eventually(() => app.instance.gateway.connectionCount(u.id) === 1);
+      await app.instance.gateway.delivery.deliver([u.id], { type: 'test.after', data: {} });
+      expect(await other.next('test.after')).toEqual({ type: 'test.after', data: {} });
+      other.send({ type: 'ping' });
+      expect((await other.next('pong')).data).toEqual({});
+      expect(a1.frames.concat(a2.frames)).toEqual([]);
+    });
+
+    it("closes the user's other connections on a password change and keeps the one of the kept token", async () => {
+      const u = await registerUser(app);
+      const [t2, t3] = [await login(app, u.username), await login(app, u.username)];
+      const [kept, c2, c3] = await Promise.all([open(u.token), open(t2), open(t3)]);
+      const bystander = await registerUser(app);
+      const b = await open(bystander.token);
+      await Promise.all([kept.next('ready'), c2.next('ready'), c3.next('ready'), b.next('ready')]);
+      const res = await app.http
+        .put('/api/v1/users/me/password')
+        .set('Authorization', `Bearer ${u.token}`)
+        .send({ oldPassword: u.password, newPassword: 'N3w-Secret!' });
+      expect(res.status).toBe(204);
+      expect(await c2.closed).toEqual({ code: 4001, reason: 'token revoked' });
+      expect(await c3.closed).toEqual({ code: 4001, reason: 'token revoked' });
+      await eventually(() => app.instance.gateway.connectionCount(u.id) === 1);
+      await app.instance.gateway.delivery.deliver([u.id, bystander.id], { type: 'test.after', data: {} });
+      expect((await kept.next('test.after')).type).toBe('test.after');
+      expect((await b.next('test.after')).type).toBe('test.after');
+      // A session opened after the change is not covered by it.
+      const fresh = await open(await login(app, u.username, 'N3w-Secret!'));
+      await fresh.next('ready');
+      fresh.send({ type: 'ping' });
+      expect((await fresh.next('pong')).data).toEqual({});
+      expect(app.instance.gateway.connectionCount(u.id)).toBe(2);
+    });
+
+    it('closes a connection whose token was revoked while its upgrade was in flight', async () => {
+      const u = await registerUser(app);
+      const tokens = app.instance.services.tokens;
+      const verify = tokens.verify.bind(tokens);
+      // The revocation lands after the upgrade's check and before this instance holds the connection.
+      const spy = jest.spyOn(tokens, 'verify').mockImplementationOnce(async (token) => {
+        const claims = await verify(token);
+        await tokens.revoke(claims);
+        return claims;
+      });
+      try {
+        const c = await open(u.token);
+        expect(await c.closed).toEqual({ code: 4001, reason: 'token revoked' });
+      } finally {
+        spy.mockRestore();
+      }
+      await eventually(() => app.instance.gateway.connectionCount(u.id) === 0);
+    });
+  });
+
   describe('presence', () => {
     afterEach(() => app.instance.gateway.setPresenceAudience(null));
 
@@ -296,5 +374,74 @@ describe('WebSocket gateway: heartbeat', () => {
     expect((await live.next('pong')).data).toEqual({});
     expect(app.instance.gateway.connectionCount(u.id)).toBe(1);
     await live.close();
+  });
+});
+
+describe('WebSocket gateway: revocation routing between instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp({ rateLimit: { registerPerMinute: 10_000 } });
+    b = await startTestApp({}, { shareWith: a });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('publishes a revocation only to the instances holding connections of the user', async () => {
+    const routed = async (app: TestApp, direction: string) =>
+      (await app.instance.metrics.gatewayRouted.get()).values
+        .filter((v) => v.labels.direction === direction)
+        .reduce((sum, v) => sum + v.value, 0);
+    const logout = (token: string) =>
+      a.http.post('/api/v1/auth/logout').set('Authorization', `Bearer ${token}`).send({});
+
+    const local = await registerUser(a);
+    const onA = await TestClient.connect(a.instance.url, local.token);
+    await onA.next('ready');
+    const [publishedBefore, receivedBefore] = [await routed(a, 'published'), await routed(b, 'received')];
+    expect((await logout(local.token)).status).toBe(204);
+    expect(await onA.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    expect(await routed(a, 'published')).toBe(publishedBefore);
+    expect(await routed(b, 'received')).toBe(receivedBefore);
+
+    const remote = await registerUser(a);
+    const onB = await TestClient.connect(b.instance.url, remote.token);
+    await onB.next('ready');
+    expect((await logout(remote.token)).status).toBe(204);
+    expect(await onB.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    expect(await routed(a, 'published')).toBe(publishedBefore + 1);
+    expect(await routed(b, 'received')).toBe(receivedBefore + 1);
+    await eventually(() => b.instance.gateway.connectionCount(remote.id) === 0);
+  });
+});
+
+describe('WebSocket gateway: token expiry', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      auth: { tokenTtlSeconds: 2 },
+      ws: { pingIntervalSeconds: 1 },
+      rateLimit: { registerPerMinute: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('closes a connection with 4001 "token expired" at the first heartbeat after its token expires', async () => {
+    const u = await registerUser(app);
+    const expiresAt = (jwt.decode(u.token) as jwt.JwtPayload).exp! * 1000;
+    const c = await TestClient.connect(app.instance.url, u.token);
+    await c.next('ready');
+    expect(await c.closed).toEqual({ code: 4001, reason: 'token expired' });
+    const closedAt = Date.now();
+    expect(closedAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(closedAt).toBeLessThan(expiresAt + 2500);
+    await eventually(() => app.instance.gateway.connectionCount(u.id) === 0);
+    expect(await upgradeStatus(app.instance.url, `/ws?token=${u.token}`)).toBe(401);
   });
 });

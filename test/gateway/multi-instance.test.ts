@@ -5,12 +5,18 @@ import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/
 import { eventually, TestClient } from './ws-client';
 
 /** Registers a user through one instance's API. */
-async function register(url: string, n: number): Promise<{ id: string; token: string }> {
-  const res = await request(url)
-    .post('/api/v1/auth/register')
-    .send({ username: `mi${process.pid % 1000}_${Date.now() % 100000}_${n}`, password: 'Passw0rd!' });
+async function register(url: string, n: number): Promise<{ id: string; token: string; username: string }> {
+  const username = `mi${process.pid % 1000}_${Date.now() % 100000}_${n}`;
+  const res = await request(url).post('/api/v1/auth/register').send({ username, password: 'Passw0rd!' });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, token: res.body.token };
+  return { id: res.body.user.id, token: res.body.token, username };
+}
+
+/** Signs in through one instance's API: another session of the user, with a token of its own. */
+async function login(url: string, username: string): Promise<string> {
+  const res = await request(url).post('/api/v1/auth/login').send({ username, password: 'Passw0rd!' });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token as string;
 }
 
 describe('WebSocket gateway across server processes', () => {
@@ -104,6 +110,40 @@ describe('WebSocket gateway across server processes', () => {
     // The surviving instance sweeps the dead one's entries and tells the audience.
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
     await Promise.all([a.setAudience([]), b.setAudience([])]);
+  });
+
+  it('closes the connections of a token logged out through one instance on the other, leaving other tokens open', async () => {
+    const u = await register(a.url, ++seq);
+    const otherToken = await login(a.url, u.username);
+    const onB = await open(b.url, u.token);
+    const onA = await open(a.url, u.token);
+    const otherOnB = await open(b.url, otherToken);
+    const res = await request(a.url).post('/api/v1/auth/logout').set('Authorization', `Bearer ${u.token}`);
+    expect(res.status).toBe(204);
+    expect(await onB.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    expect(await onA.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    await a.deliver([u.id], { type: 'test.after', data: {} });
+    expect(await otherOnB.next('test.after')).toEqual({ type: 'test.after', data: {} });
+    expect(onA.frames.concat(onB.frames)).toEqual([]);
+  });
+
+  it('closes the other sessions on every instance on a password change through one, keeping the current one', async () => {
+    const u = await register(a.url, ++seq);
+    const oldToken = await login(a.url, u.username);
+    const kept = await open(b.url, u.token);
+    const oldOnA = await open(a.url, oldToken);
+    const oldOnB = await open(b.url, oldToken);
+    const res = await request(a.url)
+      .put('/api/v1/users/me/password')
+      .set('Authorization', `Bearer ${u.token}`)
+      .send({ oldPassword: 'Passw0rd!', newPassword: 'N3w-Secret!' });
+    expect(res.status).toBe(204);
+    expect(await oldOnA.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    expect(await oldOnB.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    await a.deliver([u.id], { type: 'test.after', data: {} });
+    expect(await kept.next('test.after')).toEqual({ type: 'test.after', data: {} });
+    kept.send({ type: 'ping' });
+    expect((await kept.next('pong')).data).toEqual({});
   });
 
   it('closes connections with 1001 on graceful stop and clears their presence at once', async () => {

@@ -223,6 +223,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   post:
      *     tags: [Accounts]
      *     summary: Revoke the token used for this request
+     *     description: The WebSocket connections holding this token, on every instance, are closed with 4001 (token revoked).
      *     responses:
      *       204: { description: signed out }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
@@ -302,6 +303,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   put:
      *     tags: [Accounts]
      *     summary: Change the password; every other token of the caller is revoked (attempts per user limited like logins)
+     *     description: The WebSocket connections holding the revoked tokens, on every instance, are closed with 4001 (token revoked); those of the current token stay open.
      *     requestBody:
      *       required: true
      *       content:

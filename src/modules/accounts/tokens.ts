@@ -17,6 +17,17 @@ export interface TokenClaims {
 /** Tells whether a user may still act (false for disabled and deleted accounts). */
 export type AccountCheck = (userId: string) => Promise<boolean>;
 
+/**
+ * Told about every revocation, after it is stored, so that sessions that outlive a single request (the
+ * WebSocket connections holding the token) end too. A rejection fails the revoking request.
+ */
+export interface RevocationListener {
+  /** The token `jti` of `userId` was revoked (logout). */
+  tokenRevoked(userId: string, jti: string): Promise<void>;
+  /** Every token of `userId` issued at or before `before` (ms), except `keepJti`, was revoked. */
+  tokensRevokedBefore(userId: string, before: number, keepJti: string | null): Promise<void>;
+}
+
 interface RevokeBefore {
   before: number;
   keep: string | null;
@@ -25,6 +36,7 @@ interface RevokeBefore {
 /** Issues, verifies and revokes access tokens (JWT with a jti; revocations live in Redis). */
 export class TokenService {
   private accountCheck: AccountCheck | null = null;
+  private revocationListener: RevocationListener | null = null;
   // Given a string, jsonwebtoken first tries to parse it as a PEM key on every call and builds a secret key
   // from it only after that throws; a KeyObject made once skips both.
   private readonly key: KeyObject;
@@ -41,6 +53,11 @@ export class TokenService {
   /** Makes verify() also refuse the tokens of accounts that `check` refuses (disabled or deleted). */
   checkAccountsWith(check: AccountCheck): void {
     this.accountCheck = check;
+  }
+
+  /** Tells `listener` about every revocation from now on (the gateway closes the connections concerned). */
+  setRevocationListener(listener: RevocationListener | null): void {
+    this.revocationListener = listener;
   }
 
   /** Signs a new token for the user. */
@@ -71,28 +88,38 @@ export class TokenService {
     if (!/^\d+$/.test(userId) || !jti || typeof payload.exp !== 'number') {
       throw new UnauthenticatedError('Invalid token');
     }
-    const [revoked, before] = await this.redis.mget(this.revokedKey(jti), this.revokeBeforeKey(userId));
-    if (revoked) throw new UnauthenticatedError('Token has been revoked');
-    if (before) {
-      const rb = JSON.parse(before) as RevokeBefore;
-      if (issuedAt <= rb.before && jti !== rb.keep) throw new UnauthenticatedError('Token has been revoked');
-    }
+    const claims: TokenClaims = { userId, jti, issuedAt, expiresAt: payload.exp * 1000 };
+    if (await this.isRevoked(claims)) throw new UnauthenticatedError('Token has been revoked');
     if (this.accountCheck && !(await this.accountCheck(userId))) {
       throw new UnauthenticatedError('Account is no longer active');
     }
-    return { userId, jti, issuedAt, expiresAt: payload.exp * 1000 };
+    return claims;
   }
 
-  /** Refuses this token from now on. */
+  /** Whether the token of these (already verified) claims has been revoked since (one Redis round trip). */
+  async isRevoked(claims: TokenClaims): Promise<boolean> {
+    const [revoked, before] = await this.redis.mget(
+      this.revokedKey(claims.jti),
+      this.revokeBeforeKey(claims.userId),
+    );
+    if (revoked) return true;
+    if (!before) return false;
+    const rb = JSON.parse(before) as RevokeBefore;
+    return claims.issuedAt <= rb.before && claims.jti !== rb.keep;
+  }
+
+  /** Refuses this token from now on, and ends the connections holding it. */
   async revoke(claims: TokenClaims): Promise<void> {
     const ttl = Math.ceil((claims.expiresAt - Date.now()) / 1000);
     if (ttl > 0) await this.redis.set(this.revokedKey(claims.jti), '1', 'EX', ttl);
+    await this.revocationListener?.tokenRevoked(claims.userId, claims.jti);
   }
 
-  /** Refuses every token of the user issued until now, except `keepJti`. */
+  /** Refuses every token of the user issued until now, except `keepJti`, and ends the connections holding them. */
   async revokeAllOf(userId: string, keepJti: string | null): Promise<void> {
     const value: RevokeBefore = { before: Date.now(), keep: keepJti };
     await this.redis.set(this.revokeBeforeKey(userId), JSON.stringify(value), 'EX', this.ttlSeconds + 60);
+    await this.revocationListener?.tokensRevokedBefore(userId, value.before, keepJti);
   }
 
   private revokedKey(jti: string): string {
