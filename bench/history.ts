@@ -3,6 +3,7 @@
 // message store in batches (K API calls would measure sending, not reading).
 // Usage: npm run bench -- history [--k 1000000] [--users 100] [--friends 5] [--duration 15]
 //   [--concurrency 32] [--load-procs 2] [--store mysql|mongo] [--workers 1] [--cpu-prof]
+//   [--buffer-pool-mb N]  (MySQL: resize MariaDB's InnoDB buffer pool for the run, restored at the end)
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import mysql from 'mysql2/promise';
@@ -97,6 +98,38 @@ async function seedMysql(database: string, convs: Conversation[]): Promise<void>
   await pool.end();
 }
 
+/**
+ * Resizes MariaDB's InnoDB buffer pool (a dynamic setting) and waits until the resize is done; the
+ * previous size is restored when the bench exits. The server under test is unchanged: this is the
+ * database tuning a deployment does for its data size.
+ */
+async function resizeBufferPool(mb: number): Promise<void> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
+  const [[{ size }]] = (await conn.query('SELECT @@innodb_buffer_pool_size AS size')) as unknown as [
+    Array<{ size: number }>,
+  ];
+  const resize = async (bytes: number) => {
+    await conn.query('SET GLOBAL innodb_buffer_pool_size = ?', [bytes]);
+    for (let i = 0; i < 600; i++) {
+      const [[{ now }]] = (await conn.query('SELECT @@innodb_buffer_pool_size AS now')) as unknown as [
+        Array<{ now: number }>,
+      ];
+      const [rows] = (await conn.query(
+        "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_resize_status'",
+      )) as unknown as [Array<{ Value: string }>];
+      const status = rows[0]?.Value ?? '';
+      if (Number(now) >= bytes * 0.9 && !/resiz|withdraw|allocat/i.test(status)) return;
+      await sleep(100);
+    }
+  };
+  await resize(mb * 1024 * 1024);
+  log(`InnoDB buffer pool ${Math.round(Number(size) / 1048576)} MB -> ${mb} MB for this run`);
+  onExit(async () => {
+    await conn.query('SET GLOBAL innodb_buffer_pool_size = ?', [Number(size)]);
+    await conn.end();
+  });
+}
+
 /** The same documents straight into the MongoDB collections of the message store. */
 async function seedMongo(uri: string, convs: Conversation[]): Promise<void> {
   const conn = await mongoose.createConnection(uri).asPromise();
@@ -168,6 +201,8 @@ async function main(): Promise<void> {
   const concurrency = num('concurrency', store === 'mongo' ? 8 : 32);
   const procs = num('load-procs', 2);
 
+  const bufferPoolMb = num('buffer-pool-mb', 0);
+  if (bufferPoolMb > 0 && store === 'mysql') await resizeBufferPool(bufferPoolMb);
   const server = await benchServer();
   if (!server.database)
     throw new Error('history seeds the store directly, so it starts its own server (no --url)');
@@ -267,6 +302,7 @@ async function main(): Promise<void> {
     perConversation: per,
     seedSeconds: round(seedSeconds, 1),
     concurrency,
+    bufferPoolMb: bufferPoolMb || null,
     loadProcesses: procs,
     duration,
     phases: details,
