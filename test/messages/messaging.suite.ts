@@ -429,6 +429,62 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await as(await user()).put(`/api/v1/conversations/${cid}/pin`)).status).toBe(403);
       });
 
+      it('pages the chat list with ?limit and an opaque ?cursor, in a stable order', async () => {
+        const me = await user();
+        expect((await send(me, 'w:world', 'the oldest line')).status).toBe(201);
+        const peers: User[] = [];
+        for (let i = 0; i < 4; i++) {
+          const p = await user();
+          await befriend(me, p);
+          peers.push(p);
+          expect((await send(p, pcid(me, p), `from ${i}`)).status).toBe(201);
+        }
+        expect((await as(me).put(`/api/v1/conversations/${pcid(me, peers[1])}/pin`)).status).toBe(204);
+        const whole = await as(me).get('/api/v1/conversations?limit=100');
+        expect(whole.status).toBe(200);
+        expect(whole.body.nextCursor).toBeNull();
+        const order = whole.body.items.map((i: { conversationId: string }) => i.conversationId);
+        // Pinned first, then newest first.
+        expect(order).toEqual([...[1, 3, 2, 0].map((i) => pcid(me, peers[i])), 'w:world']);
+
+        const paged: string[] = [];
+        let cursor: string | null = null;
+        for (let pages = 0; ; pages++) {
+          const path: string = `/api/v1/conversations?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+          const res = await as(me).get(path);
+          expect(res.status).toBe(200);
+          expect(res.body.items.length).toBeLessThanOrEqual(2);
+          paged.push(...res.body.items.map((i: { conversationId: string }) => i.conversationId));
+          cursor = res.body.nextCursor;
+          if (cursor === null) break;
+          expect(res.body.items).toHaveLength(2);
+          expect(typeof cursor).toBe('string');
+          expect(pages).toBeLessThan(10);
+        }
+        expect(paged).toEqual(order);
+        const first = await as(me).get('/api/v1/conversations?limit=2');
+        expect(first.body.items[0]).toMatchObject({ conversationId: pcid(me, peers[1]), pinned: true });
+        expect(first.body.items[0].peer).toMatchObject({ id: peers[1].id });
+        expect(first.body.items[0].lastMessage).toMatchObject({ content: { text: 'from 1' } });
+
+        // New activity while paging moves a line ahead of the cursor; the others are neither repeated nor lost.
+        const next = await as(me).get(`/api/v1/conversations?limit=2&cursor=${first.body.nextCursor}`);
+        expect((await send(peers[0], pcid(me, peers[0]), 'bump')).status).toBe(201);
+        const after = await as(me).get(`/api/v1/conversations?limit=100&cursor=${first.body.nextCursor}`);
+        expect(after.body.items.map((i: { conversationId: string }) => i.conversationId)).toEqual(
+          order.slice(2).filter((c: string) => c !== pcid(me, peers[0])),
+        );
+        expect(next.body.items.map((i: { conversationId: string }) => i.conversationId)).toEqual(
+          order.slice(2, 4),
+        );
+
+        for (const q of ['limit=0', 'limit=101', 'limit=x', 'cursor=nope', 'cursor=W10', 'cursor=']) {
+          const res = await as(me).get(`/api/v1/conversations?${q}`);
+          expect({ q, status: res.status }).toEqual({ q, status: 400 });
+          expect(res.body.error.code).toBe('VALIDATION_FAILED');
+        }
+      });
+
       it('shows group conversations with the group object', async () => {
         const owner = await user();
         const m = await user();

@@ -245,6 +245,26 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect(list[1]).toMatchObject({ unreadCount: 1, readSeq: 0, muted: false });
     });
 
+    it('pages the chat list after a position, keeping only what `keep` accepts', async () => {
+      const me = userId();
+      const cids = Array.from({ length: 5 }, () => `g:${userId()}`);
+      for (const cid of cids) {
+        await store.append({ ...text(cid, me, 'x'), participants: [me] });
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      await store.setFlag(me, cids[1], 'pinned', true);
+      const dropped = cids[3];
+      const keep = (cid: string) => cid !== dropped;
+      const all = await store.summaries(me, [], { keep });
+      expect(all.map((s) => s.conversationId)).toEqual([cids[1], cids[4], cids[2], cids[0]]);
+      const first = await store.summaries(me, [], { keep, limit: 2 });
+      expect(first.map((s) => s.conversationId)).toEqual([cids[1], cids[4]]);
+      const rest = await store.summaries(me, [], { keep, after: first[1], limit: 5 });
+      expect(rest.map((s) => s.conversationId)).toEqual([cids[2], cids[0]]);
+      expect(rest[0]).toMatchObject({ lastSeq: 1, unreadCount: 0, lastMessage: { content: { text: 'x' } } });
+      expect(await store.summaries(me, [], { keep, after: rest[1] })).toEqual([]);
+    });
+
     it('lists the audience: users who joined and did not mute', async () => {
       const a = userId();
       const b = userId();

@@ -1,12 +1,12 @@
 import type { RequestHandler, Router } from 'express';
 import { body, param, query, type ValidationChain } from 'express-validator';
 import { validate } from '../../shared/validation';
-import { idParam } from '../../shared/validators';
+import { idParam, limitOf, pageQuery } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
 import type { TokenService } from '../accounts/tokens';
 import { CONVERSATION_ID_RE } from './conversation-id';
 import { contentProblems, MESSAGE_TYPES } from './messages.content';
-import type { MessagesService, SendInput } from './messages.service';
+import { CHAT_LIST_DEFAULT_LIMIT, type MessagesService, type SendInput } from './messages.service';
 
 export interface MessagesRoutesDeps {
   messages: MessagesService;
@@ -296,21 +296,38 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * /api/v1/conversations:
      *   get:
      *     tags: [Messages]
-     *     summary: The chat list, pinned first, then by last activity
+     *     summary: The chat list, pinned first, then by last activity, in pages
+     *     description: >
+     *       Ordered pinned first, then by last activity (newest first), then by conversation id. Page through
+     *       it by passing each page's nextCursor as `cursor` until nextCursor is null. The cursor is opaque; it
+     *       holds the position of the page's last line, so the next page starts strictly after it: lines that
+     *       do not change are never repeated nor skipped. A conversation that moves while you page (a new
+     *       message, pin or unpin) may move to a page you already have; merge by conversationId and rely on
+     *       the `message` events (or fetch the first page again).
+     *     parameters:
+     *       - { in: query, name: cursor, description: "nextCursor of the previous page", schema: { type: string } }
+     *       - { in: query, name: limit, schema: { type: integer, minimum: 1, maximum: 100, default: 20 } }
      *     responses:
      *       200:
-     *         description: the conversations
+     *         description: a page of the chat list
      *         content:
      *           application/json:
      *             schema:
      *               type: object
+     *               required: [items, nextCursor]
      *               properties:
      *                 items: { type: array, items: { $ref: '#/components/schemas/Conversation' } }
-     *                 nextCursor: { type: string, nullable: true, description: "always null: the whole list" }
+     *                 nextCursor: { type: string, nullable: true, description: "cursor of the next page; null on the last page" }
+     *       400: { $ref: '#/components/responses/BadRequest' }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      */
-    router.get('/api/v1/conversations', auth, async (req, res) => {
-      res.json(await messages.conversations(authOf(req).userId));
+    router.get('/api/v1/conversations', auth, validate(...pageQuery(100)), async (req, res) => {
+      res.json(
+        await messages.conversations(authOf(req).userId, {
+          cursor: typeof req.query.cursor === 'string' ? req.query.cursor : null,
+          limit: limitOf(req.query.limit, CHAT_LIST_DEFAULT_LIMIT),
+        }),
+      );
     });
 
     /**

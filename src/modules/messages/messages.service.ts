@@ -1,5 +1,11 @@
 import type { Delivery, ServerEvent } from '../../gateway/gateway.types';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import {
@@ -16,7 +22,13 @@ import type {
   SocialPolicy,
   UserDirectory,
 } from './messages.ports';
-import type { ConversationSummary, MessageStore, MessageType, StoredMessage } from './messages.store';
+import type {
+  ConversationSummary,
+  MessageStore,
+  MessageType,
+  StoredMessage,
+  SummaryPosition,
+} from './messages.store';
 
 /** The message object of the contract. */
 export interface MessageView {
@@ -73,7 +85,39 @@ export interface MessagePage {
   nextCursor: string | null;
 }
 
-const CHAT_LIST_MAX = 1000;
+/** Chat list lines per page when `?limit` is not given (at most 100, as for every list). */
+export const CHAT_LIST_DEFAULT_LIMIT = 20;
+
+/** The chat list cursor: the position of the last line of a page, as base64url JSON `[pinned, ms, id]`. */
+function encodeChatListCursor(p: SummaryPosition): string {
+  return Buffer.from(
+    JSON.stringify([p.pinned ? 1 : 0, p.lastActivityAt.getTime(), p.conversationId]),
+  ).toString('base64url');
+}
+
+/** Reads a chat list cursor; VALIDATION_FAILED (400) for anything no page handed out. */
+function decodeChatListCursor(cursor: string): SummaryPosition {
+  let value: unknown = null;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    // Not ours; refused below.
+  }
+  if (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    (value[0] === 0 || value[0] === 1) &&
+    Number.isSafeInteger(value[1]) &&
+    (value[1] as number) >= 0 &&
+    typeof value[2] === 'string' &&
+    parseConversationId(value[2]) !== null
+  ) {
+    return { pinned: value[0] === 1, lastActivityAt: new Date(value[1] as number), conversationId: value[2] };
+  }
+  throw new ValidationError('Request validation failed', [
+    { field: 'cursor', message: 'must be a cursor from a previous page' },
+  ]);
+}
 
 /** Turns a stored message into the contract's object. */
 export function toMessageView(m: StoredMessage): MessageView {
@@ -346,26 +390,37 @@ export class MessagesService implements FriendshipHooks {
     return message;
   }
 
-  /** The caller's chat list: pinned first, then by last activity. */
-  async conversations(userId: string): Promise<{ items: ConversationView[]; nextCursor: null }> {
+  /**
+   * A page of the caller's chat list: pinned first, then by last activity (newest first), then by
+   * conversation id. `cursor` is the `nextCursor` of the previous page (opaque to clients): the position of
+   * that page's last line, so the next page starts strictly after it whatever moved meanwhile.
+   */
+  async conversations(
+    userId: string,
+    page: { cursor?: string | null; limit?: number } = {},
+  ): Promise<{ items: ConversationView[]; nextCursor: string | null }> {
+    const limit = page.limit ?? CHAT_LIST_DEFAULT_LIMIT;
+    const after = page.cursor ? decodeChatListCursor(page.cursor) : null;
     const groups = this.deps.groups;
     const groupIds = groups ? await groups.groupIdsOf(userId) : null;
     const extra = (groupIds ?? []).map((g) => `g:${g}`);
     if (this.deps.worldEnabled) {
       extra.push(WORLD_ID);
-      // Opening the chat list makes the user part of the world channel's push audience.
-      await this.deps.store.join(userId, WORLD_ID);
+      // Opening the chat list (its first page) makes the user part of the world channel's push audience.
+      if (!after) await this.deps.store.join(userId, WORLD_ID);
     }
-    let list: ConversationSummary[] = await this.deps.store.summaries(userId, extra);
     const memberOf = groupIds ? new Set(groupIds) : null;
-    list = list.filter((s) => {
-      const ref = parseConversationId(s.conversationId);
+    const keep = (conversationId: string): boolean => {
+      const ref = parseConversationId(conversationId);
       if (!ref) return false;
       if (ref.kind === 'world') return this.deps.worldEnabled;
       if (ref.kind === 'group') return memberOf ? memberOf.has(ref.groupId) : true;
       return ref.userIds.includes(userId);
-    });
-    list = list.slice(0, CHAT_LIST_MAX);
+    };
+    // One line more than the page tells whether another page follows.
+    const fetched = await this.deps.store.summaries(userId, extra, { keep, after, limit: limit + 1 });
+    const list: ConversationSummary[] = fetched.slice(0, limit);
+    const nextCursor = fetched.length > limit ? encodeChatListCursor(list[list.length - 1]) : null;
 
     const refs = list.map((s) => parseConversationId(s.conversationId)!);
     const peerIds = refs.flatMap((r) =>
@@ -392,7 +447,7 @@ export class MessagesService implements FriendshipHooks {
         muted: s.muted,
       };
     });
-    return { items, nextCursor: null };
+    return { items, nextCursor };
   }
 
   /** Mutes or unmutes a user in the world channel; administrators only. */

@@ -4,7 +4,7 @@ import { isMongoDuplicateKey } from '../../infra/mongo';
 import { newId } from '../../shared/ids';
 import {
   AppendInProgressError,
-  sortSummaries,
+  pageSummaries,
   type AppendResult,
   type ConversationState,
   type ConversationSummary,
@@ -14,6 +14,7 @@ import {
   type PageQuery,
   type StateFlag,
   type StoredMessage,
+  type SummaryQuery,
 } from './messages.store';
 
 interface MessageDoc {
@@ -474,23 +475,38 @@ export class MongoMessageStore implements MessageStore {
     await this.raise(userId, conversationId, 'readSeq', last);
   }
 
-  async summaries(userId: string, alsoConsider: readonly string[]): Promise<ConversationSummary[]> {
+  async summaries(
+    userId: string,
+    alsoConsider: readonly string[],
+    query: SummaryQuery = {},
+  ): Promise<ConversationSummary[]> {
     const stateDocs = await this.states.find({ userId }).lean<StateDoc[]>();
     const states = new Map(stateDocs.map((d) => [d.conversationId, toState(userId, d.conversationId, d)]));
-    const ids = [...new Set([...states.keys(), ...alsoConsider])];
+    const keep = query.keep;
+    let ids = [...new Set([...states.keys(), ...alsoConsider])];
+    if (keep) ids = ids.filter((id) => keep(id));
     if (!ids.length) return [];
-    // One indexed lookup per conversation: its highest seq is its last message.
+    // One indexed lookup per conversation: its highest seq is its last message, whose time orders the list.
+    // Unread counts are then counted for the page alone.
     const lasts = await Promise.all(ids.map((id) => this.lastMessage(id)));
-    const convs = lasts
-      .filter((d): d is MessageDoc => d !== null)
-      .map((d) => ({
-        id: d.conversationId,
-        lastSeq: d.seq,
-        lastAt: new Date(d.createdAt),
-        last: toMessage(d),
-        state: states.get(d.conversationId) ?? toState(userId, d.conversationId, null),
-      }))
-      .filter((c) => c.lastSeq > c.state.clearedSeq);
+    const convs = pageSummaries(
+      lasts
+        .filter((d): d is MessageDoc => d !== null)
+        .map((d) => {
+          const state = states.get(d.conversationId) ?? toState(userId, d.conversationId, null);
+          return {
+            id: d.conversationId,
+            conversationId: d.conversationId,
+            pinned: state.pinned,
+            lastActivityAt: new Date(d.createdAt),
+            lastSeq: d.seq,
+            last: d,
+            state,
+          };
+        })
+        .filter((c) => c.lastSeq > c.state.clearedSeq),
+      query,
+    );
     if (!convs.length) return [];
     const own = await Promise.all(
       convs.map((c) =>
@@ -503,17 +519,15 @@ export class MongoMessageStore implements MessageStore {
           : Promise.resolve(0),
       ),
     );
-    return sortSummaries(
-      convs.map((c, i) => ({
-        conversationId: c.id,
-        lastSeq: c.lastSeq,
-        lastActivityAt: c.lastAt,
-        lastMessage: c.last,
-        readSeq: c.state.readSeq,
-        unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - own[i]),
-        pinned: c.state.pinned,
-        muted: c.state.muted,
-      })),
-    );
+    return convs.map((c, i) => ({
+      conversationId: c.id,
+      lastSeq: c.lastSeq,
+      lastActivityAt: c.lastActivityAt,
+      lastMessage: toMessage(c.last),
+      readSeq: c.state.readSeq,
+      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - own[i]),
+      pinned: c.state.pinned,
+      muted: c.state.muted,
+    }));
   }
 }

@@ -13,7 +13,7 @@ import {
   type AppendBatchOptions,
 } from './messages.append-batch.mysql';
 import {
-  sortSummaries,
+  pageSummaries,
   type AppendResult,
   type ConversationState,
   type ConversationSummary,
@@ -23,6 +23,7 @@ import {
   type PageQuery,
   type StateFlag,
   type StoredMessage,
+  type SummaryQuery,
 } from './messages.store';
 
 interface MessageRow extends RowDataPacket {
@@ -377,26 +378,41 @@ export class MysqlMessageStore implements MessageStore {
     );
   }
 
-  async summaries(userId: string, alsoConsider: readonly string[]): Promise<ConversationSummary[]> {
+  async summaries(
+    userId: string,
+    alsoConsider: readonly string[],
+    query: SummaryQuery = {},
+  ): Promise<ConversationSummary[]> {
     const [stateRows] = await this.pool.query<StateRow[]>(
       'SELECT * FROM user_conversations WHERE user_id = ?',
       [userId],
     );
     const states = new Map(stateRows.map((r) => [r.conversation_id, toState(r)]));
-    const ids = [...new Set([...states.keys(), ...alsoConsider])];
+    const keep = query.keep;
+    let ids = [...new Set([...states.keys(), ...alsoConsider])];
+    if (keep) ids = ids.filter((id) => keep(id));
     if (!ids.length) return [];
+    // The order needs only the counter rows and the states; the rest is read for the page alone.
     const [convRows] = await this.pool.query<RowDataPacket[]>(
       'SELECT id, last_seq, last_at FROM conversations WHERE id IN (?) AND last_seq > 0',
       [ids],
     );
-    const convs = convRows
-      .map((r) => ({
-        id: String(r.id),
-        lastSeq: Number(r.last_seq),
-        lastAt: new Date(r.last_at),
-        state: states.get(String(r.id)) ?? defaultState(userId, String(r.id)),
-      }))
-      .filter((c) => c.lastSeq > c.state.clearedSeq);
+    const convs = pageSummaries(
+      convRows
+        .map((r) => {
+          const state = states.get(String(r.id)) ?? defaultState(userId, String(r.id));
+          return {
+            id: String(r.id),
+            conversationId: String(r.id),
+            pinned: state.pinned,
+            lastActivityAt: new Date(r.last_at),
+            lastSeq: Number(r.last_seq),
+            state,
+          };
+        })
+        .filter((c) => c.lastSeq > c.state.clearedSeq),
+      query,
+    );
     if (!convs.length) return [];
 
     const [lastRows] = await this.pool.query<MessageRow[]>(
@@ -415,17 +431,15 @@ export class MysqlMessageStore implements MessageStore {
       );
       for (const r of ownRows) own.set(String(r.conversation_id), Number(r.n));
     }
-    return sortSummaries(
-      convs.map((c) => ({
-        conversationId: c.id,
-        lastSeq: c.lastSeq,
-        lastActivityAt: c.lastAt,
-        lastMessage: lastById.get(c.id) ?? null,
-        readSeq: c.state.readSeq,
-        unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - (own.get(c.id) ?? 0)),
-        pinned: c.state.pinned,
-        muted: c.state.muted,
-      })),
-    );
+    return convs.map((c) => ({
+      conversationId: c.id,
+      lastSeq: c.lastSeq,
+      lastActivityAt: c.lastActivityAt,
+      lastMessage: lastById.get(c.id) ?? null,
+      readSeq: c.state.readSeq,
+      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - (own.get(c.id) ?? 0)),
+      pinned: c.state.pinned,
+      muted: c.state.muted,
+    }));
   }
 }

@@ -62,6 +62,23 @@ export interface ConversationSummary {
   muted: boolean;
 }
 
+/** Where a chat list line sits in the order: pinned first, then by last activity (newest first), then by id. */
+export interface SummaryPosition {
+  conversationId: string;
+  pinned: boolean;
+  lastActivityAt: Date;
+}
+
+/** Which slice of a chat list to build; without any of these, the whole list. */
+export interface SummaryQuery {
+  /** Only conversations this accepts (applied before paging, so a page is only short at the end). */
+  keep?: (conversationId: string) => boolean;
+  /** Only lines strictly after this position in the order. */
+  after?: SummaryPosition | null;
+  /** At most this many lines. */
+  limit?: number;
+}
+
 /** Which slice of a conversation to read; without beforeSeq/afterSeq the latest `limit`. */
 export interface PageQuery {
   beforeSeq?: number;
@@ -119,16 +136,36 @@ export interface MessageStore {
   members(conversationId: string): Promise<string[]>;
   /** Hides the conversation's history up to its current last seq for this user only. */
   clearHistory(userId: string, conversationId: string): Promise<void>;
-  /** The user's chat list over conversations they have state in plus `alsoConsider` (e.g. their groups). */
-  summaries(userId: string, alsoConsider: readonly string[]): Promise<ConversationSummary[]>;
+  /**
+   * The user's chat list over conversations they have state in plus `alsoConsider` (e.g. their groups),
+   * in chat list order (`compareSummaries`), narrowed by `query`. The last message and unread count are
+   * looked up only for the lines returned.
+   */
+  summaries(
+    userId: string,
+    alsoConsider: readonly string[],
+    query?: SummaryQuery,
+  ): Promise<ConversationSummary[]>;
+}
+
+/** The chat list order: pinned first, then by last activity, newest first, then by conversation id. */
+export function compareSummaries(a: SummaryPosition, b: SummaryPosition): number {
+  return (
+    Number(b.pinned) - Number(a.pinned) ||
+    b.lastActivityAt.getTime() - a.lastActivityAt.getTime() ||
+    (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0)
+  );
 }
 
 /** Orders a chat list: pinned first, then by last activity, newest first. */
-export function sortSummaries(list: ConversationSummary[]): ConversationSummary[] {
-  return list.sort(
-    (a, b) =>
-      Number(b.pinned) - Number(a.pinned) ||
-      b.lastActivityAt.getTime() - a.lastActivityAt.getTime() ||
-      (a.conversationId < b.conversationId ? -1 : 1),
-  );
+export function sortSummaries<T extends SummaryPosition>(list: T[]): T[] {
+  return list.sort(compareSummaries);
+}
+
+/** The lines of `list` after `query.after`, in chat list order, at most `query.limit` (`keep` is the caller's). */
+export function pageSummaries<T extends SummaryPosition>(list: T[], query: SummaryQuery = {}): T[] {
+  const after = query.after;
+  const rest = after ? list.filter((s) => compareSummaries(s, after) > 0) : list;
+  const sorted = sortSummaries(rest);
+  return query.limit === undefined ? sorted : sorted.slice(0, query.limit);
 }
