@@ -137,6 +137,48 @@ const historyQuery: ValidationChain[] = [
     .withMessage('must be an integer from 1 to 100'),
 ];
 
+const PLAIN_INT_RE = /^(?:0|[1-9]\d{0,15})$/;
+
+/** An absent value, or a plain decimal string whose value lies in [min, max]. */
+function plainIntIn(v: unknown, min: number, max: number): boolean {
+  if (v === undefined) return true;
+  if (typeof v !== 'string' || !PLAIN_INT_RE.test(v)) return false;
+  const n = Number(v);
+  return n >= min && n <= max;
+}
+
+/**
+ * True when a history request is one that `cidParam` and `historyQuery` accept as it is (a conversation id,
+ * at most one cursor, plain decimal values in range, no body fields). The common case then skips
+ * express-validator, whose chain runs cost more than the page query; anything else still goes through the
+ * chains, which also word the errors.
+ */
+export function plainValidHistory(req: {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body?: unknown;
+}): boolean {
+  const b = req.body;
+  if (b !== undefined && b !== null && (typeof b !== 'object' || Array.isArray(b) || Object.keys(b).length))
+    return false;
+  const cid = req.params.cid;
+  if (typeof cid !== 'string' || !CONVERSATION_ID_RE.test(cid)) return false;
+  const q = req.query;
+  if (q.beforeSeq !== undefined && q.afterSeq !== undefined) return false;
+  return (
+    plainIntIn(q.beforeSeq, 1, SEQ_MAX) && plainIntIn(q.afterSeq, 0, SEQ_MAX) && plainIntIn(q.limit, 1, 100)
+  );
+}
+
+/** Validation of a history request: the path's conversation id and the query. */
+export const historyRules: ValidationChain[] = [cidParam, ...historyQuery];
+
+/** `historyRules` as middleware, with the `plainValidHistory` shortcut. */
+function validateHistory(): RequestHandler {
+  const full = validate(...historyRules);
+  return (req, res, next) => (plainValidHistory(req) ? next() : full(req, res, next));
+}
+
 function optInt(v: unknown): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
@@ -364,21 +406,16 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: CONVERSATION_NOT_FOUND
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
-    router.get(
-      '/api/v1/conversations/:cid/messages',
-      auth,
-      validate(cidParam, ...historyQuery),
-      async (req, res) => {
-        const q = req.query as Record<string, string | undefined>;
-        res.json(
-          await messages.history(authOf(req).userId, String(req.params.cid), {
-            beforeSeq: optInt(q.beforeSeq),
-            afterSeq: optInt(q.afterSeq),
-            limit: optInt(q.limit) ?? 20,
-          }),
-        );
-      },
-    );
+    router.get('/api/v1/conversations/:cid/messages', auth, validateHistory(), async (req, res) => {
+      const q = req.query as Record<string, string | undefined>;
+      res.json(
+        await messages.history(authOf(req).userId, String(req.params.cid), {
+          beforeSeq: optInt(q.beforeSeq),
+          afterSeq: optInt(q.afterSeq),
+          limit: optInt(q.limit) ?? 20,
+        }),
+      );
+    });
 
     /**
      * @openapi
