@@ -6,6 +6,7 @@ import type { RedisClients } from '../infra/redis';
 import type { RevocationListener, TokenClaims, TokenService } from '../modules/accounts/tokens';
 import { AppError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors';
 import { newId } from '../shared/ids';
+import { requestIdOf } from '../http/middleware';
 import { redactUrl, type Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { errorEvent, FrameError, parseClientFrame } from './frames';
@@ -352,21 +353,21 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     if (pathname !== '/ws' && pathname !== '/ws/') {
-      this.refuse(socket, 404, 'NOT_FOUND', 'Not found');
+      this.refuse(req, socket, 404, 'NOT_FOUND', 'Not found');
       return;
     }
     if (!this.accepting) {
-      this.refuse(socket, 503, 'UNAVAILABLE', 'Server is shutting down');
+      this.refuse(req, socket, 503, 'UNAVAILABLE', 'Server is shutting down');
       return;
     }
     const token = tokenOf(req, q < 0 ? '' : url.slice(q + 1));
     if (!token) {
-      this.refuse(socket, 401, 'UNAUTHENTICATED', 'Authentication required');
+      this.refuse(req, socket, 401, 'UNAUTHENTICATED', 'Authentication required');
       return;
     }
     this.admit(req, socket, head, token).catch((err: unknown) => {
       this.log.error({ err, url: redactUrl(url) }, 'websocket upgrade failed');
-      this.refuse(socket, 500, 'INTERNAL', 'Internal server error');
+      this.refuse(req, socket, 500, 'INTERNAL', 'Internal server error');
     });
   };
 
@@ -376,7 +377,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
       claims = await this.deps.tokens.verify(token);
     } catch (err) {
       if (err instanceof AppError && err.status === 401) {
-        this.refuse(socket, 401, err.code, err.message);
+        this.refuse(req, socket, 401, err.code, err.message);
         return;
       }
       throw err;
@@ -385,12 +386,12 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     const max = this.deps.ws.maxConnectionsPerUser;
     if (socket.destroyed) return;
     if (this.connectionCount(userId) >= max) {
-      this.refuse(socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
+      this.refuse(req, socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
       return;
     }
     const before = await this.registry.connect(userId, max);
     if (before < 0) {
-      this.refuse(socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
+      this.refuse(req, socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
       return;
     }
     let attached = false;
@@ -589,14 +590,23 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     return out;
   }
 
-  private refuse(socket: Duplex, status: number, code: string, message: string): void {
+  /** Answers a refused upgrade in the contract's error envelope, with its X-Request-Id like any response. */
+  private refuse(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    status: number,
+    code: string,
+    message: string,
+  ): void {
     this.deps.metrics.wsUpgradesRefused.inc({ status: String(status) });
     if (socket.destroyed) return;
-    const body = JSON.stringify({ error: { code, message, requestId: null } });
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const body = JSON.stringify({ error: { code, message, requestId } });
     socket.once('finish', () => socket.destroy());
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
         'Connection: close\r\n' +
+        `X-Request-Id: ${requestId}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );

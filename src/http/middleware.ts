@@ -13,11 +13,15 @@ import type { Metrics } from '../shared/metrics';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The client's X-Request-Id when it is sane, else a new random id. */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomToken(12);
+}
+
 /** Gives each request an id (the client's X-Request-Id when it is sane) and echoes it. */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const given = req.get('x-request-id');
-    req.id = given && REQUEST_ID_RE.test(given) ? given : randomToken(12);
+    req.id = requestIdOf(req.get('x-request-id'));
     res.setHeader('X-Request-Id', req.id);
     next();
   };

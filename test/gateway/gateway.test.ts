@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { eventually, TestClient, upgradeStatus } from './ws-client';
+import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
 async function login(app: TestApp, username: string, password = 'Passw0rd!'): Promise<string> {
@@ -98,6 +98,22 @@ describe('WebSocket gateway /ws', () => {
       expect(rb.data.userId).toBe(u.id);
       expect(rb.data.connectionId).not.toBe(ra.data.connectionId);
       expect(app.instance.gateway.connectionCount(u.id)).toBe(2);
+    });
+
+    it('answers a refused upgrade with the error envelope and its X-Request-Id, echoing a sane client id', async () => {
+      const echoed = await refusedUpgrade(app.instance.url, '/ws?token=not-a-jwt', {
+        'X-Request-Id': 'client-req-42',
+      });
+      expect(echoed.status).toBe(401);
+      expect(echoed.headers['x-request-id']).toBe('client-req-42');
+      expect(echoed.body).toEqual({
+        error: { code: 'UNAUTHENTICATED', message: expect.any(String), requestId: 'client-req-42' },
+      });
+      const fresh = await refusedUpgrade(app.instance.url, '/ws', { 'X-Request-Id': 'bad id\twith tab' });
+      expect(fresh.status).toBe(401);
+      const id = fresh.headers['x-request-id'];
+      expect(id).toMatch(/^[A-Za-z0-9_-]{8,}$/);
+      expect((fresh.body as { error: { requestId: unknown } }).error.requestId).toBe(id);
     });
 
     it('refuses connections beyond ws.maxConnectionsPerUser with 429', async () => {

@@ -105,6 +105,35 @@ export function upgradeStatus(
   });
 }
 
+/** The status, headers and JSON body with which an upgrade to `path` is refused. */
+export function refusedUpgrade(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: unknown }> {
+  const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + path, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => {
+        ws.terminate();
+        try {
+          resolve({ status: res.statusCode ?? -1, headers: res.headers, body: JSON.parse(text) });
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    ws.once('open', () => {
+      ws.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.once('error', reject);
+  });
+}
+
 /** Polls `check` until it returns true or `timeoutMs` passes (used for eventually-true state such as presence). */
 export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
