@@ -12,6 +12,7 @@ import type { Metrics } from '../shared/metrics';
 import { errorEvent, FrameError, parseClientFrame } from './frames';
 import type {
   ClientFrame,
+  DeliverOptions,
   Delivery,
   FrameContext,
   FrameHandler,
@@ -208,11 +209,12 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
   }
 
   /** Sends the event to every connection of these users: local ones directly, others through one message per instance. */
-  async deliver(userIds: readonly string[], event: ServerEvent): Promise<void> {
+  async deliver(userIds: readonly string[], event: ServerEvent, options?: DeliverOptions): Promise<void> {
     if (userIds.length === 0) return;
     const targets = userIds.length === 1 ? userIds : [...new Set(userIds)];
     const payload = JSON.stringify(event);
-    this.sendLocal(targets, Buffer.from(payload), event.type);
+    // A connection id names one socket of this instance (a frame's origin), so only the local send skips it.
+    this.sendLocal(targets, Buffer.from(payload), event.type, options?.exceptConnectionId);
     const instances = await this.registry.route(targets, event.type, payload);
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
@@ -492,12 +494,12 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     return true;
   }
 
-  private sendLocal(userIds: readonly string[], payload: Buffer, type: string): void {
+  private sendLocal(userIds: readonly string[], payload: Buffer, type: string, except?: string): void {
     let sent = 0;
     for (const userId of userIds) {
       const list = this.users.get(userId);
       if (!list) continue;
-      for (const ws of list) if (this.write(ws, payload)) sent++;
+      for (const ws of list) if (ws.connectionId !== except && this.write(ws, payload)) sent++;
     }
     if (sent) this.deps.metrics.wsEvents.inc({ type }, sent);
   }

@@ -6,10 +6,19 @@ export interface ServerEvent<T = unknown> {
   data: T;
 }
 
+/** How one delivery is narrowed. */
+export interface DeliverOptions {
+  /**
+   * A connection that must not get the event: the one a client frame came from, when its reply (an `ack`)
+   * already carries what the event would.
+   */
+  exceptConnectionId?: string;
+}
+
 /** Reaches users' connections on whichever instance holds them. */
 export interface Delivery {
   /** Sends the event to every connection (device) of these users, on any instance. */
-  deliver(userIds: readonly string[], event: ServerEvent): Promise<void>;
+  deliver(userIds: readonly string[], event: ServerEvent, options?: DeliverOptions): Promise<void>;
 }
 
 /** The connection a client frame came from. */

@@ -621,6 +621,11 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         await send(a, cid, 'after unmute');
         expect((await b1.next('message')).data).toMatchObject({ seq: 3 });
         expect((await a2.next('message')).data).toMatchObject({ seq: 2 });
+        // The sending connection has the message in its ack: it got no `message` event for seq 1, but REST
+        // sends (seq 2 and 3, no origin connection) reach it like every other device.
+        expect((await a1.next('message')).data).toMatchObject({ seq: 2 });
+        expect((await a1.next('message')).data).toMatchObject({ seq: 3 });
+        expect(a1.frames.filter((f) => f.type === 'message' && f.data.seq === 1)).toHaveLength(0);
       });
 
       it('answers rule and validation failures with error frames carrying the frame id', async () => {

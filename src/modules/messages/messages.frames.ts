@@ -11,7 +11,7 @@ export function registerMessageFrames(frames: FrameRouter, messages: MessagesSer
   frames.onFrame('send', async (ctx, frame) => {
     const subject = { body: frame.data };
     if (!plainValidSend(frame.data)) await runValidation(subject, sendRules);
-    const { message } = await messages.send(ctx.userId, subject.body as SendInput);
+    const { message } = await messages.send(ctx.userId, subject.body as SendInput, ctx.connectionId);
     ctx.reply({ type: 'ack', data: { id: frame.id ?? null, message } });
   });
 

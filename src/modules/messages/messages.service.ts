@@ -1,4 +1,4 @@
-import type { Delivery, ServerEvent } from '../../gateway/gateway.types';
+import type { DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
 import {
   ConflictError,
   ForbiddenError,
@@ -168,8 +168,16 @@ export class MessagesService implements FriendshipHooks {
     return ref;
   }
 
-  /** Sends a message (REST and WS): rules, store, push. `created` is false for an idempotent retry. */
-  async send(senderId: string, input: SendInput): Promise<{ message: MessageView; created: boolean }> {
+  /**
+   * Sends a message (REST and WS): rules, store, push. `created` is false for an idempotent retry. A WS send
+   * names its connection as `originConnectionId`: its `ack` carries the message, so the `message` event goes
+   * to the sender's other devices only.
+   */
+  async send(
+    senderId: string,
+    input: SendInput,
+    originConnectionId?: string,
+  ): Promise<{ message: MessageView; created: boolean }> {
     const ref = this.parse(input.conversationId);
     try {
       await this.assertCanSpeak(senderId, ref);
@@ -189,7 +197,7 @@ export class MessagesService implements FriendshipHooks {
       participants: ref.kind === 'private' ? ref.userIds : [senderId],
     });
     const view = toMessageView(message);
-    if (!existing) await this.pushMessage(ref, view);
+    if (!existing) await this.pushMessage(ref, view, originConnectionId);
     return { message: view, created: !existing };
   }
 
@@ -244,7 +252,11 @@ export class MessagesService implements FriendshipHooks {
     return this.deps.store.members(ref.id);
   }
 
-  private async pushMessage(ref: ConversationRef, message: MessageView): Promise<void> {
+  private async pushMessage(
+    ref: ConversationRef,
+    message: MessageView,
+    exceptConnectionId?: string,
+  ): Promise<void> {
     try {
       // The world's push audience comes from the store without those who muted it (one query); others need
       // one lookup of the mutes among all members.
@@ -255,17 +267,17 @@ export class MessagesService implements FriendshipHooks {
       const targets = new Set(members.filter((u) => !muted.has(u)));
       targets.add(message.senderId);
       if (muted.has(message.senderId)) targets.delete(message.senderId);
-      await this.push([...targets], { type: 'message', data: message });
+      await this.push([...targets], { type: 'message', data: message }, { exceptConnectionId });
     } catch (err) {
       this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'message push failed');
     }
   }
 
-  private async push(userIds: string[], event: ServerEvent): Promise<void> {
+  private async push(userIds: string[], event: ServerEvent, options?: DeliverOptions): Promise<void> {
     const delivery = this.deps.delivery;
     if (!delivery || !userIds.length) return;
     try {
-      await delivery.deliver([...new Set(userIds)], event);
+      await delivery.deliver([...new Set(userIds)], event, options);
     } catch (err) {
       this.deps.logger.warn({ err, type: event.type }, 'push failed');
     }
