@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { dropDatabase, isolation } from '../helpers/app';
+
+// `src/main.ts` as `npm start` runs it (TypeScript loaded through swc instead of the built dist/): the
+// primary with its workers, the signals, the exit codes and the boot-time configuration check.
+const ROOT = path.resolve(__dirname, '../..');
+const REGISTER = path.join(ROOT, 'scripts/ts-register.js');
+const MAIN = path.join(ROOT, 'src/main.ts');
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
+
+interface Started {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+function startMain(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['-r', REGISTER, MAIN], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', CAPTCHA_ENABLED: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    let nl: number;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ unparsed: line });
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, lines, stderr: () => err, exited };
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the server process (src/main.ts)', () => {
+  const iso = isolation();
+  const running: Started[] = [];
+
+  afterAll(async () => {
+    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    await dropDatabase(iso.mysqlUrl);
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${iso.prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('runs server.workers instances on one port and stops them all on SIGTERM with exit code 0', async () => {
+    const port = await freePort();
+    const s = startMain({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SERVER_WORKERS: '2',
+      MYSQL_URL: iso.mysqlUrl,
+      REDIS_URL,
+      REDIS_PREFIX: iso.prefix,
+    });
+    running.push(s);
+    const listening = () => s.lines.filter((l) => l.msg === 'instance listening');
+    await until(() => listening().length === 2, 60_000, 'two workers listening');
+    const pids = new Set(listening().map((l) => l.pid));
+    expect(pids.size).toBe(2);
+    expect(pids.has(s.child.pid)).toBe(false);
+    expect(s.lines.find((l) => l.msg === 'starting workers')).toMatchObject({ role: 'primary', workers: 2 });
+
+    // Both workers serve the same service: an account made through the port logs in through it again.
+    const base = `http://127.0.0.1:${port}`;
+    const reg = await request(base)
+      .post('/api/v1/auth/register')
+      .send({ username: 'mainproc', password: 'Passw0rd!x' });
+    expect(reg.status).toBe(201);
+    for (let i = 0; i < 4; i++) {
+      const me = await request(base).get('/api/v1/users/me').set('Authorization', `Bearer ${reg.body.token}`);
+      expect(me.status).toBe(200);
+    }
+
+    s.child.kill('SIGTERM');
+    const { code, signal } = await s.exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    const stopped = s.lines.filter((l) => l.msg === 'stopped').map((l) => l.pid);
+    expect(new Set(stopped)).toEqual(pids);
+    expect(s.lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
+    await expect(request(base).get('/healthz')).rejects.toThrow();
+  });
+
+  it('stops with exit code 1 and one stderr line naming the key when a setting is bad', async () => {
+    const s = startMain({ PORT: '80abc', MYSQL_URL: iso.mysqlUrl, REDIS_PREFIX: iso.prefix });
+    running.push(s);
+    const { code } = await s.exited;
+    expect(code).toBe(1);
+    const err = s.stderr().trim().split('\n');
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/server\.port \(PORT\)/);
+    expect(s.lines).toHaveLength(0);
+  });
+});
