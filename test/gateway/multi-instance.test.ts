@@ -104,11 +104,18 @@ describe('WebSocket gateway across server processes', () => {
     await c.next('ready');
     expect((await f.next('presence')).data).toMatchObject({ userId: u.id, online: true });
     expect(await onlineVia(a.url, u.id)).toBe(true);
+    const ttlMs = config.presence.ttlSeconds * 1000;
+    const killedAt = Date.now();
     await doomed.kill();
     expect((await c.closed).code).toBe(1006);
-    await eventually(async () => (await onlineVia(a.url, u.id)) === false);
-    // The surviving instance sweeps the dead one's entries and tells the audience.
+    // Reads check the dead instance's lease, so the user is offline once it lapses: within the TTL of its
+    // last renewal (the slack is for polling and a loaded machine).
+    await eventually(async () => (await onlineVia(a.url, u.id)) === false, ttlMs + 3000);
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(ttlMs + 3000);
+    // The surviving instance sweeps the dead one's entries at its next renewal (every TTL / 3) and tells
+    // the audience.
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(ttlMs + ttlMs / 3 + 3000);
     await Promise.all([a.setAudience([]), b.setAudience([])]);
   });
 
