@@ -63,6 +63,13 @@ class GatewaySocket extends WebSocket {
   jti = '';
   issuedAt = 0;
   expiresAt = 0;
+  /** Whether the TCP socket is corked until the end of this event-loop turn (see `Gateway.write`). */
+  corked = false;
+}
+
+/** The TCP socket under a WebSocket (`ws` keeps it as `_socket`; null once it is gone). */
+function tcpOf(ws: WebSocket): Duplex | null {
+  return (ws as unknown as { _socket?: Duplex | null })._socket ?? null;
 }
 
 function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
@@ -490,9 +497,32 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
       ws.close(CloseCode.TryAgainLater, 'send buffer full; re-sync');
       return false;
     }
+    if (!ws.corked) {
+      // Frames written to one socket during this turn of the event loop (the acks and events of a committed
+      // batch, say) leave in one system call: the socket stays corked until the turn's I/O is done.
+      const tcp = tcpOf(ws);
+      if (tcp) {
+        tcp.cork();
+        ws.corked = true;
+        this.corkedSockets.push(ws);
+        if (this.corkedSockets.length === 1) setImmediate(this.uncorkAll);
+      }
+    }
     ws.send(payload, TEXT);
     return true;
   }
+
+  /** Sockets corked by `write` during this turn of the event loop. */
+  private corkedSockets: GatewaySocket[] = [];
+
+  private readonly uncorkAll = (): void => {
+    const list = this.corkedSockets;
+    this.corkedSockets = [];
+    for (const ws of list) {
+      ws.corked = false;
+      tcpOf(ws)?.uncork();
+    }
+  };
 
   private sendLocal(userIds: readonly string[], payload: Buffer, type: string, except?: string): void {
     let sent = 0;
