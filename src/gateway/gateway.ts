@@ -63,7 +63,7 @@ class GatewaySocket extends WebSocket {
   jti = '';
   issuedAt = 0;
   expiresAt = 0;
-  /** Whether the TCP socket is corked until the end of this event-loop turn (see `Gateway.write`). */
+  /** Whether the TCP socket is corked until the current callback's promise reactions are done (see `Gateway.write`). */
   corked = false;
 }
 
@@ -498,21 +498,22 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
       return false;
     }
     if (!ws.corked) {
-      // Frames written to one socket during this turn of the event loop (the acks and events of a committed
-      // batch, say) leave in one system call: the socket stays corked until the turn's I/O is done.
+      // Frames written to one socket while one I/O callback and the promise reactions it sets off run (the
+      // acks and events of a committed batch, say) leave in one system call: the socket stays corked until
+      // the microtask queue is drained (a nextTick callback runs only after that), not for a whole loop turn.
       const tcp = tcpOf(ws);
       if (tcp) {
         tcp.cork();
         ws.corked = true;
         this.corkedSockets.push(ws);
-        if (this.corkedSockets.length === 1) setImmediate(this.uncorkAll);
+        if (this.corkedSockets.length === 1) process.nextTick(this.uncorkAll);
       }
     }
     ws.send(payload, TEXT);
     return true;
   }
 
-  /** Sockets corked by `write` during this turn of the event loop. */
+  /** Sockets corked by `write` since the last flush. */
   private corkedSockets: GatewaySocket[] = [];
 
   private readonly uncorkAll = (): void => {
