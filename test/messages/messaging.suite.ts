@@ -658,6 +658,56 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await c.next('error')).data).toMatchObject({ id: 'x3', code: 'VALIDATION_FAILED' });
       });
 
+      it('answers every send rule over WS with its code, as REST does', async () => {
+        const wsSend = async (c: TestClient, id: string, conversationId: string) => {
+          c.send({
+            type: 'send',
+            id,
+            data: { conversationId, type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
+          });
+          const frame = await c.next();
+          expect(frame.type).toBe('error');
+          return frame.data as { id: string; code: string };
+        };
+        // BLOCKED: the peer blocks the sender.
+        const { a, b, cid } = await friends();
+        expect((await as(b).put(`/api/v1/blocks/${a.id}`)).status).toBe(204);
+        const ca = await connect(a);
+        expect(await wsSend(ca, 'b1', cid)).toMatchObject({ id: 'b1', code: 'BLOCKED' });
+        // NOT_A_MEMBER: a private conversation of two other users, and a group of others.
+        const owner = await user();
+        const m1 = await user();
+        const m2 = await user();
+        const g = await group(owner, [m1, m2]);
+        expect(await wsSend(ca, 'n1', pcid(owner, m1))).toMatchObject({ id: 'n1', code: 'NOT_A_MEMBER' });
+        expect(await wsSend(ca, 'n2', g.cid)).toMatchObject({ id: 'n2', code: 'NOT_A_MEMBER' });
+        // MUTED: a muted member, then mute-all for a plain member.
+        const until = new Date(Date.now() + 3600_000).toISOString();
+        expect(
+          (await as(owner).patch(`/api/v1/groups/${g.id}/members/${m1.id}`, { mutedUntil: until })).status,
+        ).toBe(200);
+        const c1 = await connect(m1);
+        expect(await wsSend(c1, 'm1', g.cid)).toMatchObject({ id: 'm1', code: 'MUTED' });
+        expect((await as(owner).put(`/api/v1/groups/${g.id}/mute`).send({ mutedAll: true })).status).toBe(
+          200,
+        );
+        const c2 = await connect(m2);
+        expect(await wsSend(c2, 'm2', g.cid)).toMatchObject({ id: 'm2', code: 'MUTED' });
+        // CONVERSATION_NOT_FOUND: a well-formed id that is not canonical (larger id first), and no such group.
+        const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
+        expect(await wsSend(ca, 'c1', `p:${hi}:${lo}`)).toMatchObject({
+          id: 'c1',
+          code: 'CONVERSATION_NOT_FOUND',
+        });
+        expect(await wsSend(ca, 'c2', 'g:999999999')).toMatchObject({
+          id: 'c2',
+          code: 'CONVERSATION_NOT_FOUND',
+        });
+        // The connection stays usable after each refusal.
+        ca.send({ type: 'ping', id: 'p' });
+        expect((await ca.next('pong')).type).toBe('pong');
+      });
+
       it('relays typing, read receipts and recalls to the other side and the other devices', async () => {
         const { a, b, cid } = await friends();
         const a1 = await connect(a);
@@ -751,6 +801,18 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
       expect(res.body.error.code).toBe('WORLD_DISABLED');
       const read = await app.http.get('/api/v1/conversations/w:world/messages').set(auth(u));
       expect(read.body.error.code).toBe('WORLD_DISABLED');
+      const c = await TestClient.connect(app.instance.url, u.token);
+      try {
+        await c.next('ready');
+        c.send({
+          type: 'send',
+          id: 'w1',
+          data: { conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
+        });
+        expect((await c.next('error')).data).toMatchObject({ id: 'w1', code: 'WORLD_DISABLED' });
+      } finally {
+        await c.close();
+      }
     });
 
     it('refuses a late recall with 409 RECALL_WINDOW_PASSED but lets the group owner recall', async () => {
