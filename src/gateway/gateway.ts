@@ -3,7 +3,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Config } from '../config';
 import type { RedisClients } from '../infra/redis';
-import type { RevocationListener, TokenClaims, TokenService } from '../modules/accounts/tokens';
+import {
+  revokedBy,
+  type RevokeBefore,
+  type RevocationListener,
+  type TokenClaims,
+  type TokenService,
+} from '../modules/accounts/tokens';
 import { AppError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { requestIdOf } from '../http/middleware';
@@ -40,7 +46,7 @@ export const CloseCode = {
 const REVOKE_TYPE = '\u0000revoke';
 
 /** The payload of a revocation control message: one token, or all tokens issued at or before `before` but `keep`. */
-type Revocation = { jti: string } | { before: number; keep: string | null };
+type Revocation = { jti: string } | RevokeBefore;
 
 /** Rejected frames a connection may accumulate (in seconds of its frame budget) before it is closed. */
 const STRIKE_SECONDS = 5;
@@ -648,8 +654,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
 
 /** Whether a revocation covers the token `jti` issued at `issuedAt` (the rule `TokenService.verify` applies). */
 function covers(revocation: Revocation, jti: string, issuedAt: number): boolean {
-  if ('jti' in revocation) return jti === revocation.jti;
-  return issuedAt <= revocation.before && jti !== revocation.keep;
+  return 'jti' in revocation ? jti === revocation.jti : revokedBy(revocation, jti, issuedAt);
 }
 
 /** The token from `?token=` or `Authorization: Bearer`. */

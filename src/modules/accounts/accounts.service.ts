@@ -6,6 +6,7 @@ import {
   ValidationError,
 } from '../../shared/errors';
 import { Coalescer } from '../../shared/coalesce';
+import { decodeCursor, encodeCursor } from '../../shared/cursor';
 import type { Logger } from '../../shared/logger';
 import { ID_RE } from '../../shared/validators';
 import type {
@@ -270,29 +271,20 @@ export class AccountsService {
 }
 
 function encodeSearchCursor(pos: NicknamePosition): string {
-  return Buffer.from(JSON.stringify([pos.nickname, pos.id])).toString('base64url');
+  return encodeCursor([pos.nickname, pos.id]);
 }
 
 function decodeSearchCursor(cursor: string): NicknamePosition {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    value = null;
-  }
-  if (
+  return decodeCursor(cursor, (value) =>
     Array.isArray(value) &&
     value.length === 2 &&
     typeof value[0] === 'string' &&
     value[0].length <= 64 &&
     typeof value[1] === 'string' &&
     (value[1] === '0' || ID_RE.test(value[1]))
-  ) {
-    return { nickname: value[0], id: value[1] };
-  }
-  throw new ValidationError('Request validation failed', [
-    { field: 'cursor', message: 'must be a cursor from a previous page' },
-  ]);
+      ? { nickname: value[0], id: value[1] }
+      : null,
+  );
 }
 
 function baseFields(u: UserRecord) {

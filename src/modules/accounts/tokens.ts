@@ -28,9 +28,15 @@ export interface RevocationListener {
   tokensRevokedBefore(userId: string, before: number, keepJti: string | null): Promise<void>;
 }
 
-interface RevokeBefore {
+/** A cut-off revocation: every token of a user issued at or before `before` (ms), except `keep`. */
+export interface RevokeBefore {
   before: number;
   keep: string | null;
+}
+
+/** Whether the cut-off `rb` revokes the token `jti` issued at `issuedAt` (ms). */
+export function revokedBy(rb: RevokeBefore, jti: string, issuedAt: number): boolean {
+  return issuedAt <= rb.before && jti !== rb.keep;
 }
 
 /** Issues, verifies and revokes access tokens (JWT with a jti; revocations live in Redis). */
@@ -104,8 +110,7 @@ export class TokenService {
     );
     if (revoked) return true;
     if (!before) return false;
-    const rb = JSON.parse(before) as RevokeBefore;
-    return claims.issuedAt <= rb.before && claims.jti !== rb.keep;
+    return revokedBy(JSON.parse(before) as RevokeBefore, claims.jti, claims.issuedAt);
   }
 
   /** Refuses this token from now on, and ends the connections holding it. */

@@ -1,11 +1,7 @@
 import type { DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnavailableError,
-  ValidationError,
-} from '../../shared/errors';
+import { decodeCursor, encodeCursor } from '../../shared/cursor';
+import { toPage } from '../social/social.pagination';
+import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import {
@@ -22,13 +18,7 @@ import type {
   SocialPolicy,
   UserDirectory,
 } from './messages.ports';
-import type {
-  ConversationSummary,
-  MessageStore,
-  MessageType,
-  StoredMessage,
-  SummaryPosition,
-} from './messages.store';
+import type { MessageStore, MessageType, StoredMessage, SummaryPosition } from './messages.store';
 
 /** The message object of the contract. */
 export interface MessageView {
@@ -88,22 +78,14 @@ export interface MessagePage {
 /** Chat list lines per page when `?limit` is not given (at most 100, as for every list). */
 export const CHAT_LIST_DEFAULT_LIMIT = 20;
 
-/** The chat list cursor: the position of the last line of a page, as base64url JSON `[pinned, ms, id]`. */
+/** The chat list cursor: the position of the last line of a page, `[pinned, ms, id]`. */
 function encodeChatListCursor(p: SummaryPosition): string {
-  return Buffer.from(
-    JSON.stringify([p.pinned ? 1 : 0, p.lastActivityAt.getTime(), p.conversationId]),
-  ).toString('base64url');
+  return encodeCursor([p.pinned ? 1 : 0, p.lastActivityAt.getTime(), p.conversationId]);
 }
 
 /** Reads a chat list cursor; VALIDATION_FAILED (400) for anything no page handed out. */
 function decodeChatListCursor(cursor: string): SummaryPosition {
-  let value: unknown = null;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    // Not ours; refused below.
-  }
-  if (
+  return decodeCursor(cursor, (value) =>
     Array.isArray(value) &&
     value.length === 3 &&
     (value[0] === 0 || value[0] === 1) &&
@@ -111,12 +93,9 @@ function decodeChatListCursor(cursor: string): SummaryPosition {
     (value[1] as number) >= 0 &&
     typeof value[2] === 'string' &&
     parseConversationId(value[2]) !== null
-  ) {
-    return { pinned: value[0] === 1, lastActivityAt: new Date(value[1] as number), conversationId: value[2] };
-  }
-  throw new ValidationError('Request validation failed', [
-    { field: 'cursor', message: 'must be a cursor from a previous page' },
-  ]);
+      ? { pinned: value[0] === 1, lastActivityAt: new Date(value[1] as number), conversationId: value[2] }
+      : null,
+  );
 }
 
 /** Turns a stored message into the contract's object. */
@@ -431,8 +410,7 @@ export class MessagesService implements FriendshipHooks {
     };
     // One line more than the page tells whether another page follows.
     const fetched = await this.deps.store.summaries(userId, extra, { keep, after, limit: limit + 1 });
-    const list: ConversationSummary[] = fetched.slice(0, limit);
-    const nextCursor = fetched.length > limit ? encodeChatListCursor(list[list.length - 1]) : null;
+    const { items: list, nextCursor } = toPage(fetched, limit, encodeChatListCursor);
 
     const refs = list.map((s) => parseConversationId(s.conversationId)!);
     const peerIds = refs.flatMap((r) =>

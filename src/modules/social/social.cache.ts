@@ -63,10 +63,15 @@ export class SocialCache {
     private readonly sources: SocialSources,
   ) {}
 
+  /** The pair's ids in order and its cache key. */
+  private pair(a: string, b: string): { low: string; high: string; key: string } {
+    const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
+    return { low, high, key: this.keys.key('social', 'pair', low, high) };
+  }
+
   /** The relation of two users, `a` and `b` in any order, seen from `a`. */
   async relation(a: string, b: string): Promise<{ friends: boolean; aBlocksB: boolean; bBlocksA: boolean }> {
-    const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
-    const key = this.keys.key('social', 'pair', low, high);
+    const { low, high, key } = this.pair(a, b);
     let raw = await this.redis.get(key);
     if (raw === null) {
       const genKey = this.keys.key('social', 'pairgen', low, high);
@@ -91,11 +96,7 @@ export class SocialCache {
     const ids = [...new Set(others)].filter((id) => id !== a);
     const out = new Set<string>();
     if (!ids.length) return out;
-    const pairKeys = ids.map((id) => {
-      const [low, high] = compareIds(a, id) <= 0 ? [a, id] : [id, a];
-      return this.keys.key('social', 'pair', low, high);
-    });
-    const raws = await this.redis.mget(...pairKeys);
+    const raws = await this.redis.mget(...ids.map((id) => this.pair(a, id).key));
     const misses: string[] = [];
     ids.forEach((id, i) => {
       const raw = raws[i];
@@ -114,11 +115,8 @@ export class SocialCache {
 
   /** Forgets the relation of a pair; call after the change is committed. */
   async invalidatePair(a: string, b: string): Promise<void> {
-    const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
-    await this.bump(
-      this.keys.key('social', 'pairgen', low, high),
-      this.keys.key('social', 'pair', low, high),
-    );
+    const { low, high, key } = this.pair(a, b);
+    await this.bump(this.keys.key('social', 'pairgen', low, high), key);
   }
 
   /** Whether the group exists, its mute-all flag and one member's state (null when not a member). */
