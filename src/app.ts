@@ -26,7 +26,16 @@ export function buildApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(requestId());
   app.use(accessLog(deps.logger, deps.metrics));
-  app.use(express.json({ limit: deps.config.server.bodyLimit, strict: true }));
+  app.use(
+    express.json({
+      limit: deps.config.server.bodyLimit,
+      strict: true,
+      // Signed server-to-server requests are verified against the exact bytes their digest covers.
+      verify: (req, _res, buf) => {
+        if (req.url?.startsWith('/federation/')) (req as { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
 
   const openapi = buildOpenApiDocument();
   const router = Router();

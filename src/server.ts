@@ -33,6 +33,8 @@ import { friendsRoutes } from './modules/friends/friends.routes';
 import { GroupsService } from './modules/groups/groups.service';
 import { MysqlGroupsStore } from './modules/groups/groups.store.mysql';
 import { groupsRoutes } from './modules/groups/groups.routes';
+import { Federation } from './modules/federation/federation.service';
+import { federationRoutes } from './modules/federation/federation.routes';
 
 /** Everything a running instance holds; tests reach into it to check stored state. */
 export interface Instance {
@@ -56,6 +58,8 @@ export interface Instance {
   };
   /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`, `setPresenceAudience`. */
   gateway: Gateway;
+  /** Server-to-server federation, when enabled. */
+  federation: Federation | null;
   /** Graceful stop (does not exit the process). */
   stop: () => Promise<void>;
 }
@@ -166,6 +170,13 @@ export async function startInstance(
     messagesRoutes({ messages, tokens }),
   ];
 
+  let federation: Federation | null = null;
+  if (config.federation.enabled) {
+    federation = new Federation({ config: config.federation, pool: mysql, redis, logger, metrics });
+    await federation.start();
+    modules.push(federationRoutes(federation, config.federation.domain));
+  }
+
   const app = buildApp({ config, logger, metrics, healthChecks, modules });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
@@ -215,6 +226,7 @@ export async function startInstance(
     lifecycle,
     services: { accounts, tokens, friends, groups, socialPolicy, messages, messageStore },
     gateway,
+    federation,
     stop: () => lifecycle.stop(),
   };
 }

@@ -42,6 +42,18 @@ export interface Config {
   groups: { maxMembersLimit: number; defaultMaxMembers: number };
   messages: { recallSeconds: number };
   world: { enabled: boolean };
+  federation: {
+    enabled: boolean;
+    domain: string;
+    publicUrl: string;
+    mode: 'allowlist' | 'open';
+    peers: string;
+    deny: string;
+    maxRetryHours: number;
+    keyCacheSeconds: number;
+    keyRefetchSeconds: number;
+    validUntilSeconds: number;
+  };
 }
 
 /** Thrown when a setting is invalid; the message is one line naming the key. */
@@ -88,6 +100,12 @@ export function loadConfig(
   if (props.groups.defaultMaxMembers < 2 || props.groups.defaultMaxMembers > props.groups.maxMembersLimit) {
     fail('groups.defaultMaxMembers', 'must be between 2 and groups.maxMembersLimit');
   }
+  if (props.federation.enabled) {
+    if (!props.federation.domain) fail('federation.domain', 'must be set when federation is enabled');
+    if (!props.federation.publicUrl) fail('federation.publicUrl', 'must be set when federation is enabled');
+  }
+  if (props.federation.keyCacheSeconds > 7 * 86400)
+    fail('federation.keyCacheSeconds', 'must be at most 7 days');
   return deepFreeze(props);
 }
 

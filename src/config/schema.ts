@@ -3,6 +3,10 @@ import convict from 'convict';
 // Strict replacements for convict's built-in nat/port/Boolean, which read "1.5" as 1, "80abc" as 80
 // and any word but "false" as true: a typo in an environment variable must stop the boot instead.
 
+/** A lowercase DNS name with at least one dot or a port, optionally with :port (peers on one host in tests). */
+const DOMAIN =
+  /^(?=.{1,253}(:|$))[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/;
+
 convict.addFormat({
   name: 'count',
   validate(value: unknown) {
@@ -73,6 +77,67 @@ convict.addFormat({
     if (value === '' || value === null || value === undefined) return;
     if (typeof value !== 'string' || !/^mongodb(\+srv)?:\/\/.+/.test(value)) {
       throw new Error('must be a mongodb:// or mongodb+srv:// URI, or empty');
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'optional-domain',
+  validate(value: unknown) {
+    if (value === '') return;
+    if (typeof value !== 'string' || !DOMAIN.test(value)) {
+      throw new Error(
+        'must be a lowercase domain name such as a.example (letters, digits, dots, hyphens, :port)',
+      );
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'optional-http-url',
+  validate(value: unknown) {
+    if (value === '') return;
+    let url: URL;
+    try {
+      url = new URL(String(value));
+    } catch {
+      throw new Error('must be an http(s) URL, or empty');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error('must be an http(s) URL, or empty');
+  },
+});
+
+convict.addFormat({
+  name: 'peer-list',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a comma-separated list of domain=baseUrl');
+    for (const entry of value
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const eq = entry.indexOf('=');
+      const domain = entry.slice(0, eq);
+      let ok = eq > 0 && DOMAIN.test(domain);
+      try {
+        ok = ok && /^https?:$/.test(new URL(entry.slice(eq + 1)).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new Error(`"${entry}" is not domain=baseUrl (a lowercase domain and an http(s) URL)`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'domain-list',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a comma-separated list of domains');
+    for (const d of value
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      if (!DOMAIN.test(d)) throw new Error(`"${d}" is not a lowercase domain name`);
     }
   },
 });
@@ -295,6 +360,68 @@ export const schema = {
       format: 'flag',
       default: true,
       env: 'WORLD_ENABLED',
+    },
+  },
+  federation: {
+    enabled: {
+      doc: "Talk to other organisations' servers through the signed REST relay.",
+      format: 'flag',
+      default: false,
+      env: 'FEDERATION_ENABLED',
+    },
+    domain: {
+      doc: "This server's federation name, e.g. a.example (lowercase); required when federation is enabled.",
+      format: 'optional-domain',
+      default: '',
+      env: 'FEDERATION_DOMAIN',
+    },
+    publicUrl: {
+      doc: 'The base URL peers call (its /federation/v1 routes); required when federation is enabled.',
+      format: 'optional-http-url',
+      default: '',
+      env: 'FEDERATION_PUBLIC_URL',
+    },
+    mode: {
+      doc: 'allowlist: only FEDERATION_PEERS; open: any server not denied (never private addresses).',
+      format: ['allowlist', 'open'],
+      default: 'allowlist',
+      env: 'FEDERATION_MODE',
+    },
+    peers: {
+      doc: 'Comma-separated domain=baseUrl pairs: the allow-list, and where to reach each peer.',
+      format: 'peer-list',
+      default: '',
+      env: 'FEDERATION_PEERS',
+    },
+    deny: {
+      doc: 'Comma-separated domains never talked to, in either mode.',
+      format: 'domain-list',
+      default: '',
+      env: 'FEDERATION_DENY',
+    },
+    maxRetryHours: {
+      doc: 'How long an event to a peer is retried before it goes to the dead letters.',
+      format: 'positive',
+      default: 120,
+      env: 'FEDERATION_MAX_RETRY_HOURS',
+    },
+    keyCacheSeconds: {
+      doc: "How long a peer's fetched keys are trusted before they are fetched again (at most 7 days).",
+      format: 'positive',
+      default: 86400,
+      env: 'FEDERATION_KEY_CACHE_SECONDS',
+    },
+    keyRefetchSeconds: {
+      doc: "Least time between two fetches of one peer's keys when an unknown key id arrives.",
+      format: 'positive',
+      default: 60,
+      env: 'FEDERATION_KEY_REFETCH_SECONDS',
+    },
+    validUntilSeconds: {
+      doc: 'How far ahead the well-known document says its keys are valid (how long peers may cache them).',
+      format: 'positive',
+      default: 86400,
+      env: 'FEDERATION_VALID_UNTIL_SECONDS',
     },
   },
 };

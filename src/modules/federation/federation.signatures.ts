@@ -295,8 +295,11 @@ export interface VerifyPolicy {
   ownDomain: string;
   /** Whether this origin may talk to us at all (allow-list, deny-list, open mode). */
   isAllowed: (origin: string) => boolean;
-  /** The origin's public key for a key id, fetching it when unknown; null when the origin has no such key. */
-  resolveKey: (origin: string, keyId: string) => Promise<KeyObject | null>;
+  /**
+   * The origin's public key for a key id that may verify a signature created at `createdSec`, fetching it
+   * when unknown; null when the origin has no such key (or it had expired by then).
+   */
+  resolveKey: (origin: string, keyId: string, createdSec: number) => Promise<KeyObject | null>;
   /** Records a nonce for an origin; false when it was seen before (within the validity window). */
   rememberNonce: (origin: string, nonce: string, expiresAtMs: number) => Promise<boolean>;
   now?: () => number;
@@ -346,7 +349,7 @@ export async function verifyFederationRequest(
   if (!digestMatches(componentValue(req, 'content-digest'), body)) {
     throw new SignatureRefused('digest_mismatch', 'Content-Digest does not match the body');
   }
-  const key = await policy.resolveKey(origin, keyid);
+  const key = await policy.resolveKey(origin, keyid, created);
   if (!key) throw new SignatureRefused('unknown_key', 'Unknown key id');
   if (!verifyParsed(req, parsed, key))
     throw new SignatureRefused('bad_signature', 'The signature does not verify');

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { Counter } from 'prom-client';
+import type { Config } from '../../config';
+import type { Pool } from '../../infra/mysql';
+import type { RedisClients } from '../../infra/redis';
+import { AppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import type { Metrics } from '../../shared/metrics';
+import { FederationKeyStore } from './federation.keys';
+import { PeerKeys, type ServerDocument } from './federation.peer-keys';
+import { PeerHttp, PeerPolicy, type PeerResponse } from './federation.peers';
+import {
+  SignatureRefused,
+  signFederationRequest,
+  verifyFederationRequest,
+  type RefusalReason,
+} from './federation.signatures';
+
+/** Refusals that say the peer is not allowed here (403); every other refusal is 401. */
+const FORBIDDEN_REASONS: ReadonlySet<RefusalReason> = new Set(['origin_not_allowed', 'wrong_destination']);
+
+/** Everything federation needs at run time; built once by the composition root when federation is on. */
+export class Federation {
+  readonly policy: PeerPolicy;
+  readonly keys: FederationKeyStore;
+  readonly peerKeys: PeerKeys;
+  readonly http: PeerHttp;
+  private readonly refusals: Counter<'reason'>;
+  private readonly keyFetchFailures: Counter<'peer'>;
+
+  constructor(
+    private readonly deps: {
+      config: Config['federation'];
+      pool: Pool;
+      redis: RedisClients;
+      logger: Logger;
+      metrics: Metrics;
+    },
+  ) {
+    const { config } = deps;
+    this.policy = new PeerPolicy(config.domain, config.mode, config.peers, config.deny);
+    this.keys = new FederationKeyStore(deps.pool);
+    this.http = new PeerHttp(this.policy);
+    this.refusals = new Counter({
+      name: 'jim_federation_inbound_refused_total',
+      help: 'Server-to-server requests refused, by reason',
+      labelNames: ['reason'],
+      registers: [deps.metrics.registry],
+    });
+    this.keyFetchFailures = new Counter({
+      name: 'jim_federation_key_fetch_failures_total',
+      help: "Failed fetches of a peer's well-known document, by peer",
+      labelNames: ['peer'],
+      registers: [deps.metrics.registry],
+    });
+    const { command, keys } = deps.redis;
+    this.peerKeys = new PeerKeys({
+      pool: deps.pool,
+      policy: this.policy,
+      http: this.http,
+      cacheSeconds: config.keyCacheSeconds,
+      retryAfterFailureMs: config.keyRefetchSeconds * 1000,
+      logger: deps.logger,
+      onFetchFailure: (peer) => this.keyFetchFailures.inc({ peer }),
+      gate: async (domain) =>
+        (await command.set(
+          keys.key('fed', 'keyfetch', domain),
+          '1',
+          'EX',
+          config.keyRefetchSeconds,
+          'NX',
+        )) === 'OK',
+    });
+  }
+
+  /** Creates this deployment's key at first start. */
+  async start(): Promise<void> {
+    await this.keys.ensureKey();
+  }
+
+  /** The document served at `/.well-known/jim/server`. */
+  async serverDocument(now = Date.now()): Promise<ServerDocument> {
+    const verifyKeys: ServerDocument['verifyKeys'] = {};
+    const oldVerifyKeys: ServerDocument['oldVerifyKeys'] = {};
+    for (const k of await this.keys.listKeys()) {
+      if (k.expiredAt) oldVerifyKeys[k.keyId] = { key: k.publicKey, expiredAt: k.expiredAt.toISOString() };
+      else verifyKeys[k.keyId] = k.publicKey;
+    }
+    return {
+      serverName: this.deps.config.domain,
+      federationUrl: this.deps.config.publicUrl.replace(/\/+$/, ''),
+      verifyKeys,
+      oldVerifyKeys,
+      validUntil: new Date(now + this.deps.config.validUntilSeconds * 1000).toISOString(),
+    };
+  }
+
+  /** Sends a signed request to a peer. */
+  async send(domain: string, method: string, target: string, body?: unknown): Promise<PeerResponse> {
+    const raw = Buffer.from(body === undefined ? '' : JSON.stringify(body));
+    const headers = signFederationRequest(
+      { method, target, body: raw, origin: this.deps.config.domain, destination: domain },
+      await this.keys.signingKey(),
+      { nonce: randomBytes(16).toString('base64url') },
+    );
+    return this.http.request(
+      domain,
+      method,
+      target,
+      { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      raw,
+    );
+  }
+
+  /** Express middleware: verifies a signed server request, sets `res.locals.federationOrigin`, or refuses. */
+  authenticate(): RequestHandler {
+    const { redis } = this.deps;
+    return async (req, res, next) => {
+      try {
+        const body = (req as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+        const { origin } = await verifyFederationRequest(
+          { method: req.method, target: req.originalUrl, headers: req.headers },
+          body,
+          {
+            ownDomain: this.deps.config.domain,
+            isAllowed: (o) => this.policy.isAllowed(o),
+            resolveKey: (o, keyId, created) => this.peerKeys.resolve(o, keyId, created),
+            rememberNonce: async (o, nonce, expiresAtMs) =>
+              (await redis.command.set(
+                redis.keys.key('fed', 'nonce', o, nonce),
+                '1',
+                'PX',
+                Math.max(1000, expiresAtMs - Date.now()),
+                'NX',
+              )) === 'OK',
+          },
+        );
+        res.locals.federationOrigin = origin;
+        next();
+      } catch (err) {
+        if (!(err instanceof SignatureRefused)) return next(err);
+        this.refusals.inc({ reason: err.reason });
+        this.deps.logger.warn(
+          { reason: err.reason, origin: req.get('jim-origin') ?? null, path: req.path },
+          'federation request refused',
+        );
+        const forbidden = FORBIDDEN_REASONS.has(err.reason);
+        next(
+          new AppError(
+            forbidden ? 'PEER_NOT_ALLOWED' : 'SIGNATURE_INVALID',
+            forbidden ? 403 : 401,
+            err.message,
+            {
+              details: [{ reason: err.reason }],
+            },
+          ),
+        );
+      }
+    };
+  }
+}
