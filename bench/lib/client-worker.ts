@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Api } from './http';
+import { XmppSession } from './xmpp';
 
 /** A bench user as the coordinator hands it out. */
 export interface BenchUser {
@@ -33,6 +34,8 @@ interface KeyStat {
 
 const now = () => performance.timeOrigin + performance.now();
 const conns = new Map<string, Conn>();
+// XMPP sessions (the side-by-side peer), by user name.
+const xconns = new Map<string, XmppSession>();
 let api: Api | null = null;
 let counter = 0;
 
@@ -44,6 +47,8 @@ let keyStats = new Map<string, KeyStat>();
 let seen = new Set<string>();
 // Only messages whose key starts with this count (late arrivals of an earlier phase do not).
 let countPrefix = '';
+// Texts are padded to this many characters (0: the bare header) by the running send plan.
+let textLength = 0;
 
 function onFrame(conn: Conn, raw: WebSocket.RawData): void {
   const at = now();
@@ -60,11 +65,16 @@ function onFrame(conn: Conn, raw: WebSocket.RawData): void {
   }
   if (frame.type !== 'message' || data.senderId === conn.user.id) return;
   const text = (data.content as { text?: string } | null)?.text;
-  if (typeof text !== 'string' || !text.startsWith('b|')) return;
+  if (typeof text === 'string') recordReceipt(conn.user.id, text, at);
+}
+
+/** Counts one received bench message (`b|<sentAtMs>|<key>|<tracked>`) for `userId`. */
+function recordReceipt(userId: string, text: string, at: number): void {
+  if (!text.startsWith('b|')) return;
   const [, sentAt, key, tracked] = text.split('|');
   if (!key.startsWith(countPrefix)) return;
   if (tracked === '1') {
-    const mark = `${conn.user.id}|${key}`;
+    const mark = `${userId}|${key}`;
     if (seen.has(mark)) {
       duplicates++;
       return;
@@ -134,22 +144,73 @@ async function open(msg: {
   return { opened, failed, ms: Date.now() - started };
 }
 
+/** Opens one XMPP session per user (the side-by-side peer); senders then use mode `xmpp`. */
+async function openXmpp(msg: {
+  wsUrl: string;
+  domain: string;
+  users: Array<{ user: string; password: string }>;
+  localAddress?: string;
+  concurrency: number;
+}): Promise<Record<string, unknown>> {
+  const started = Date.now();
+  let next = 0;
+  let opened = 0;
+  let failed = 0;
+  const lane = async () => {
+    while (next < msg.users.length) {
+      const u = msg.users[next++];
+      try {
+        const s = await XmppSession.connect(
+          msg.wsUrl,
+          msg.domain,
+          u.user,
+          u.password,
+          'bench',
+          msg.localAddress,
+        );
+        s.onMessage = (m) => recordReceipt(u.user, m.body, now());
+        xconns.set(u.user, s);
+        opened++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(msg.concurrency, msg.users.length) }, lane));
+  return { opened, failed, ms: Date.now() - started };
+}
+
+function padded(header: string): string {
+  return header.length + 1 < textLength ? `${header}|${'x'.repeat(textLength - header.length - 1)}` : header;
+}
+
 function body(conversationId: string, key: string, tracked: boolean) {
   return {
     conversationId,
     type: 'text',
-    content: { text: `b|${now().toFixed(3)}|${key}|${tracked ? 1 : 0}` },
+    content: { text: padded(`b|${now().toFixed(3)}|${key}|${tracked ? 1 : 0}`) },
     clientMsgId: `bench-${process.pid}-${key}`,
   };
 }
 
-/** Sends one message; resolves with whether it was accepted (ack / 201) and the error code otherwise. */
+/**
+ * Sends one message; resolves with whether it was accepted (ack / 201; for XMPP the server's stream
+ * management acknowledgement) and the error code otherwise. For `xmpp`, `conversationId` is the peer's JID.
+ */
 function sendMessage(
-  mode: 'ws' | 'rest',
+  mode: 'ws' | 'rest' | 'xmpp',
   sender: Sender,
   key: string,
   tracked: boolean,
 ): Promise<{ ok: boolean; code?: string }> {
+  if (mode === 'xmpp') {
+    const x = xconns.get(sender.userId);
+    if (!x) return Promise.resolve({ ok: false, code: 'NO_CONNECTION' });
+    const text = body(sender.conversationId, key, tracked).content.text;
+    return x
+      .sendMessage(sender.conversationId, `m${++counter}`, text)
+      .then((ok) => (ok ? { ok } : { ok, code: 'CLOSED' }));
+  }
   const conn = conns.get(sender.userId);
   if (!conn) return Promise.resolve({ ok: false, code: 'NO_CONNECTION' });
   const data = body(sender.conversationId, key, tracked);
@@ -169,7 +230,7 @@ function sendMessage(
 }
 
 interface SendPlan {
-  mode: 'ws' | 'rest';
+  mode: 'ws' | 'rest' | 'xmpp';
   senders: Sender[];
   /** Messages per second offered by this process; 0 runs closed-loop with `window` in flight per sender. */
   rate: number;
@@ -180,6 +241,8 @@ interface SendPlan {
   keyPrefix: string;
   /** Open-loop only: above this many messages in flight, the tick's messages are skipped (counted). */
   maxInFlight: number;
+  /** Pad message texts to this many characters (default: no padding). */
+  textLength?: number;
 }
 
 /** What one load process reports for a send plan. */
@@ -197,6 +260,7 @@ export interface PlanResult {
 }
 
 async function runPlan(plan: SendPlan): Promise<PlanResult> {
+  textLength = plan.textLength ?? 0;
   let offered = 0;
   let accepted = 0;
   let failed = 0;
@@ -330,7 +394,7 @@ function stats(msg: { latencies: boolean; keys?: string[] }): Record<string, unk
   return {
     delivered,
     duplicates,
-    connections: conns.size,
+    connections: conns.size + xconns.size,
     perKey,
     latencies: msg.latencies ? latencies : undefined,
   };
@@ -351,6 +415,8 @@ async function handle(msg: Command): Promise<unknown> {
   switch (msg.cmd) {
     case 'open':
       return open(msg as unknown as Parameters<typeof open>[0]);
+    case 'openXmpp':
+      return openXmpp(msg as unknown as Parameters<typeof openXmpp>[0]);
     case 'send':
       return runPlan(msg as unknown as SendPlan);
     case 'sendOne':
@@ -365,6 +431,8 @@ async function handle(msg: Command): Promise<unknown> {
     case 'close':
       for (const c of conns.values()) c.ws.terminate();
       conns.clear();
+      for (const x of xconns.values()) x.close();
+      xconns.clear();
       api?.close();
       return {};
     default:

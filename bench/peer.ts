@@ -1,0 +1,200 @@
+// JIM and ejabberd side by side: the same `dm` load (pairs of users exchanging 100-character messages, both
+// servers storing every message in MariaDB) from one set of load processes, one clock and the same statistics.
+// ejabberd runs privately (bench/lib/ejabberd.ts: mod_mam on SQL, stream management, no shaper) and is spoken
+// to over XMPP on WebSocket (RFC 7395); a message counts as accepted when the server acknowledges it (JIM: the
+// `ack` frame; ejabberd: XEP-0198 <a h>), and as delivered when the peer's client receives it.
+// Usage: npm run bench -- peer [--pairs 200] [--rates 500,1000,1500] [--saturation] [--duration 15]
+//   [--window 2] [--load-procs 2] [--workers 2] [--order ejabberd,jim]
+import type { BenchUser, PlanResult, Sender } from './lib/client-worker';
+import { cpuMeter } from './lib/cpu';
+import { startEjabberd } from './lib/ejabberd';
+import { Fleet } from './lib/fleet';
+import { Api } from './lib/http';
+import {
+  arg,
+  befriend,
+  benchServer,
+  flag,
+  log,
+  num,
+  onExit,
+  privateId,
+  registerUsers,
+  report,
+  round,
+  run,
+  sleep,
+  summary,
+} from './lib/setup';
+
+type Target = 'jim' | 'ejabberd';
+
+async function main(): Promise<void> {
+  const pairs = num('pairs', 200);
+  const rates = arg('rates', '500,1000,1500')
+    .split(',')
+    .map(Number)
+    .filter((r) => r > 0);
+  const saturation = flag('saturation') || !process.argv.includes('--rates');
+  const duration = num('duration', 15);
+  const window = num('window', 2);
+  const procs = num('load-procs', 2);
+  const order = arg('order', 'ejabberd,jim').split(',') as Target[];
+
+  log('starting ejabberd ...');
+  const ejb = await startEjabberd();
+  onExit(() => ejb.stop());
+  log(`ejabberd ${ejb.wsUrl} (pid ${ejb.pid}, database ${ejb.database})`);
+  const server = await benchServer();
+  log(`jim ${server.url} (${server.store}, ${server.workers} worker(s))`);
+
+  const api = new Api(server.url);
+  const users = await registerUsers(api, pairs * 2, 'peer');
+  const pairList = Array.from(
+    { length: pairs },
+    (_, p) => [users[2 * p], users[2 * p + 1]] as [BenchUser, BenchUser],
+  );
+  await befriend(api, pairList);
+  const xusers = await ejb.createUsers('peer', pairs * 2);
+
+  const fleet = new Fleet(procs);
+  onExit(() => fleet.stop());
+  const owner = (i: number) => Math.floor(i / 2) % procs;
+  const opened = await fleet.open(server.url, users, owner);
+  if (opened.failed) throw new Error(`${opened.failed} JIM WebSockets failed to open`);
+  const xshares: Array<typeof xusers> = Array.from({ length: procs }, () => []);
+  xusers.forEach((u, i) => xshares[owner(i)].push(u));
+  const xopened = await fleet.all<{ opened: number; failed: number }>('openXmpp', (i) => ({
+    wsUrl: ejb.wsUrl,
+    domain: ejb.domain,
+    users: xshares[i],
+    localAddress: fleet.address(i),
+    concurrency: 50,
+  }));
+  const xfailed = xopened.reduce((s, r) => s + r.failed, 0);
+  if (xfailed) throw new Error(`${xfailed} XMPP sessions failed to open`);
+  log(`opened ${opened.opened} JIM WebSockets and ${xusers.length} XMPP sessions`);
+
+  const senders: Record<Target, Sender[][]> = {
+    jim: Array.from({ length: procs }, () => []),
+    ejabberd: Array.from({ length: procs }, () => []),
+  };
+  pairList.forEach(([a, b], p) => {
+    const cid = privateId(a.id, b.id);
+    senders.jim[p % procs].push({ userId: a.id, conversationId: cid }, { userId: b.id, conversationId: cid });
+    const [xa, xb] = [xusers[2 * p].user, xusers[2 * p + 1].user];
+    senders.ejabberd[p % procs].push(
+      { userId: xa, conversationId: `${xb}@${ejb.domain}/bench` },
+      { userId: xb, conversationId: `${xa}@${ejb.domain}/bench` },
+    );
+  });
+  const mode = (t: Target) => (t === 'jim' ? 'ws' : 'xmpp');
+  const pid = (t: Target) => (t === 'jim' ? server.pid : ejb.pid);
+
+  for (const t of order) {
+    await fleet.all('send', (i) => ({
+      mode: mode(t),
+      senders: senders[t][i],
+      rate: 200 / procs,
+      window: 1,
+      durationMs: 3000,
+      trackEvery: 0,
+      keyPrefix: `warm${t}`,
+      maxInFlight: 1000,
+      textLength: 100,
+    }));
+  }
+  await sleep(1000);
+
+  const phases = [...rates.map((r) => ({ rate: r })), ...(saturation ? [{ rate: 0 }] : [])];
+  const rows: Record<string, unknown>[] = [];
+  const details: Record<string, unknown>[] = [];
+  for (const phase of phases) {
+    const row: Record<string, unknown> = { 'offered/s': phase.rate || 'max' };
+    for (const t of order) {
+      const prefix = `${t}${phase.rate}`;
+      await fleet.all('reset', () => ({ prefix }));
+      log(
+        `${t} ${phase.rate ? `at ${phase.rate} msg/s` : `at saturation (window ${window})`} for ${duration} s ...`,
+      );
+      const cpu = cpuMeter(pid(t));
+      const results = await fleet.all<PlanResult>('send', (i) => ({
+        mode: mode(t),
+        senders: senders[t][i],
+        rate: phase.rate / procs,
+        window,
+        durationMs: duration * 1000,
+        trackEvery: 0,
+        keyPrefix: prefix,
+        maxInFlight: 5000,
+        textLength: 100,
+      }));
+      const cpuUse = cpu.stop();
+      const accepted = results.reduce((s, r) => s + r.accepted, 0);
+      const drainUntil = Date.now() + 15_000;
+      for (;;) {
+        const st = await fleet.all<{ delivered: number }>('stats', () => ({ latencies: false }));
+        if (st.reduce((s, r) => s + r.delivered, 0) >= accepted || Date.now() > drainUntil) break;
+        await sleep(200);
+      }
+      const st = await fleet.all<{ delivered: number; duplicates: number; latencies: number[] }>(
+        'stats',
+        () => ({
+          latencies: true,
+        }),
+      );
+      const delivered = st.reduce((s, r) => s + r.delivered, 0);
+      const latency = summary(st.flatMap((r) => r.latencies));
+      const seconds = Math.max(...results.map((r) => Math.max(r.sendingMs, r.acceptingMs))) / 1000;
+      const errors = results.reduce((s, r) => s + r.failed + r.unanswered, 0);
+      row[`${t} delivered/s`] = round(delivered / seconds);
+      row[`${t} p50 ms`] = latency.p50;
+      row[`${t} p99 ms`] = latency.p99;
+      row[`${t} CPU %`] = cpuUse.server;
+      row[`${t} db CPU %`] = cpuUse.database;
+      details.push({
+        target: t,
+        rate: phase.rate || 'max',
+        seconds: round(seconds, 2),
+        accepted,
+        delivered,
+        errors,
+        skipped: results.reduce((s, r) => s + r.skipped, 0),
+        deliveryLatencyMs: latency,
+        ackLatencyMs: summary(results.flatMap((r) => r.ackLatencies)),
+        cpu: cpuUse,
+        // Server CPU time per delivered message, in ms.
+        cpuMsPerMessage: delivered ? round((cpuUse.server * 10 * seconds) / delivered, 3) : null,
+      });
+      await sleep(1000);
+    }
+    console.table([row]);
+    rows.push(row);
+  }
+  // Every accepted message must be in ejabberd's archive twice (the sender's and the recipient's copy).
+  const acceptedEjb = details
+    .filter((d) => d.target === 'ejabberd')
+    .reduce((s, d) => s + (d.accepted as number), 0);
+  const [{ n: archived }] = (await ejb.query('SELECT COUNT(*) AS n FROM archive')) as Array<{ n: number }>;
+  log(`ejabberd archived ${archived} rows for ${acceptedEjb} measured messages (plus warm-up)`);
+  if (Number(archived) < 2 * acceptedEjb)
+    throw new Error('ejabberd did not archive every message: check mod_mam');
+  report('peer', server, rows, {
+    ejabberdArchivedRows: Number(archived),
+    pairs,
+    users: users.length,
+    loadProcesses: procs,
+    duration,
+    window,
+    ejabberd: {
+      version: '23.01 (Debian)',
+      mam: 'sql, default always',
+      streamManagement: true,
+      shaper: 'none',
+    },
+    phases: details,
+  });
+  api.close();
+}
+
+run(main, 3600);
