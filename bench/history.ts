@@ -4,12 +4,12 @@
 // Usage: npm run bench -- history [--k 1000000] [--users 100] [--friends 5] [--duration 15]
 //   [--concurrency 32] [--load-procs 2] [--store mysql|mongo] [--workers 1] [--cpu-prof]
 //   [--buffer-pool-mb N]  (MySQL: resize MariaDB's InnoDB buffer pool for the run, restored at the end)
-import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import mysql from 'mysql2/promise';
 import type { BenchUser } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { Fleet } from './lib/fleet';
+import { messageId, seedMysql, TEXT, UNREAD, type Conversation } from './lib/seed';
 import { Api } from './lib/http';
 import {
   arg,
@@ -27,76 +27,6 @@ import {
   sleep,
   summary,
 } from './lib/setup';
-
-interface Conversation {
-  id: string;
-  a: BenchUser;
-  b: BenchUser;
-  count: number;
-}
-
-const UNREAD = 5;
-const TEXT = 'a stored message of ordinary length, for paging through history';
-
-function messageId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-/** Batched multi-row INSERTs on a few parallel connections. */
-async function seedMysql(database: string, convs: Conversation[]): Promise<void> {
-  const pool = mysql.createPool({ host: '127.0.0.1', user: 'root', database, connectionLimit: 4 });
-  const BATCH = 2000;
-  const base = Date.now() - 30 * 86400_000;
-  const jobs: Array<() => Promise<void>> = [];
-  for (const c of convs) {
-    for (let from = 1; from <= c.count; from += BATCH) {
-      const to = Math.min(c.count, from + BATCH - 1);
-      jobs.push(async () => {
-        const rows: unknown[][] = [];
-        for (let seq = from; seq <= to; seq++) {
-          const sender = seq % 2 ? c.a.id : c.b.id;
-          rows.push([
-            messageId(),
-            c.id,
-            seq,
-            sender,
-            'text',
-            JSON.stringify({ text: `${TEXT} #${seq}` }),
-            `seed-${c.id}-${seq}`,
-            'normal',
-            new Date(base + seq * 1000),
-          ]);
-        }
-        await pool.query(
-          'INSERT INTO messages (id, conversation_id, seq, sender_id, type, content, client_msg_id, status, created_at) VALUES ?',
-          [rows],
-        );
-      });
-    }
-  }
-  let next = 0;
-  let done = 0;
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < jobs.length) {
-        await jobs[next++]();
-        done++;
-        if (done % 100 === 0) log(`  ${done}/${jobs.length} batches (${secs(started)} s)`);
-      }
-    }),
-  );
-  await pool.query(
-    'INSERT INTO conversations (id, last_seq, last_at) VALUES ? ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq), last_at = VALUES(last_at)',
-    [convs.map((c) => [c.id, c.count, new Date(base + c.count * 1000)])],
-  );
-  await pool.query(
-    'INSERT INTO user_conversations (user_id, conversation_id, read_seq) VALUES ? ON DUPLICATE KEY UPDATE read_seq = VALUES(read_seq)',
-    [convs.flatMap((c) => [c.a, c.b].map((u) => [u.id, c.id, Math.max(0, c.count - UNREAD)]))],
-  );
-  await pool.query('ANALYZE TABLE messages, conversations, user_conversations');
-  await pool.end();
-}
 
 /**
  * Resizes MariaDB's InnoDB buffer pool (a dynamic setting) and waits until the resize is done; the

@@ -3,12 +3,17 @@
 // ejabberd runs privately (bench/lib/ejabberd.ts: mod_mam on SQL, stream management, no shaper) and is spoken
 // to over XMPP on WebSocket (RFC 7395); a message counts as accepted when the server acknowledges it (JIM: the
 // `ack` frame; ejabberd: XEP-0198 <a h>), and as delivered when the peer's client receives it.
+// Then (unless --history-k 0) history side by side: K messages seeded into both stores across the same pairs,
+// and the latest page of 20 of a random conversation read in a closed loop, through JIM's history route and
+// through XEP-0313 (MAM) on ejabberd.
 // Usage: npm run bench -- peer [--pairs 200] [--rates 500,1000,1500] [--saturation] [--duration 15]
-//   [--window 2] [--load-procs 2] [--workers 2] [--order ejabberd,jim]
+//   [--window 2] [--load-procs 2] [--workers 2] [--order ejabberd,jim] [--history-k 1000000]
+//   [--concurrency 32]
 import type { BenchUser, PlanResult, Sender } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { startEjabberd } from './lib/ejabberd';
 import { Fleet } from './lib/fleet';
+import { seedMysql, TEXT, type Conversation } from './lib/seed';
 import { Api } from './lib/http';
 import {
   arg,
@@ -23,11 +28,19 @@ import {
   report,
   round,
   run,
+  secs,
   sleep,
   summary,
 } from './lib/setup';
 
 type Target = 'jim' | 'ejabberd';
+
+interface ReadResult {
+  latencies: number[];
+  statuses: Record<string, number>;
+  ms: number;
+  items: number;
+}
 
 async function main(): Promise<void> {
   const pairs = num('pairs', 200);
@@ -90,6 +103,77 @@ async function main(): Promise<void> {
   });
   const mode = (t: Target) => (t === 'jim' ? 'ws' : 'xmpp');
   const pid = (t: Target) => (t === 'jim' ? server.pid : ejb.pid);
+
+  // History first: the seeded messages take seqs 1..n, the dm phases then append after them.
+  const historyK = num('history-k', 1_000_000);
+  const historyRows: Record<string, unknown>[] = [];
+  if (historyK > 0) {
+    const per = Math.floor(historyK / pairs);
+    const convs: Conversation[] = pairList.map(([a, b], i) => ({
+      id: privateId(a.id, b.id),
+      a,
+      b,
+      count: per + (i < historyK - per * pairs ? 1 : 0),
+    }));
+    let started = Date.now();
+    log(`seeding ${historyK} messages into JIM (${pairs} conversations) ...`);
+    await seedMysql(server.database!, convs);
+    log(`seeded JIM in ${secs(started)} s; seeding ejabberd's archive (two rows a message) ...`);
+    started = Date.now();
+    await seedArchive(ejb, xusers, convs);
+    log(`seeded ejabberd in ${secs(started)} s`);
+    const concurrency = num('concurrency', 32);
+    const jimRequests = convs.map((c) => ({
+      path: `/api/v1/conversations/${encodeURIComponent(c.id)}/messages?limit=20`,
+      token: c.a.token,
+    }));
+    const mamQueries = (i: number) =>
+      pairList
+        .map((_, p) => p)
+        .filter((p) => owner(2 * p) === i)
+        .map((p) => ({ user: xusers[2 * p].user, with: `${xusers[2 * p + 1].user}@${ejb.domain}` }));
+    for (const t of order) {
+      const load = (durationMs: number, lanes: number) =>
+        t === 'jim'
+          ? fleet.all<ReadResult>('http', (i) => ({
+              httpUrl: server.url,
+              localAddress: fleet.address(i),
+              requests: jimRequests,
+              concurrency: lanes,
+              durationMs,
+            }))
+          : fleet.all<ReadResult>('mam', (i) => ({
+              queries: mamQueries(i),
+              pageSize: 20,
+              concurrency: lanes,
+              durationMs,
+            }));
+      await load(2000, 4);
+      log(`${t} history: latest page of 20, ${concurrency} in flight for ${duration} s ...`);
+      const cpu = cpuMeter(pid(t));
+      const results = await load(duration * 1000, Math.max(1, Math.round(concurrency / procs)));
+      const cpuUse = cpu.stop();
+      const latencies = results.flatMap((r) => r.latencies);
+      const lat = summary(latencies);
+      const seconds = Math.max(...results.map((r) => r.ms)) / 1000;
+      const statuses: Record<string, number> = {};
+      for (const r of results)
+        for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+      historyRows.push({
+        server: t,
+        stored: historyK,
+        'pages/s': round(latencies.length / seconds),
+        'p50 ms': lat.p50,
+        'p99 ms': lat.p99,
+        'items/page': round(results.reduce((s, r) => s + r.items, 0) / Math.max(1, latencies.length), 1),
+        'server CPU %': cpuUse.server,
+        'db CPU %': cpuUse.database,
+        statuses: JSON.stringify(statuses),
+      });
+      await sleep(1000);
+    }
+    console.table(historyRows);
+  }
 
   for (const t of order) {
     await fleet.all('send', (i) => ({
@@ -175,11 +259,15 @@ async function main(): Promise<void> {
   const acceptedEjb = details
     .filter((d) => d.target === 'ejabberd')
     .reduce((s, d) => s + (d.accepted as number), 0);
-  const [{ n: archived }] = (await ejb.query('SELECT COUNT(*) AS n FROM archive')) as Array<{ n: number }>;
+  const [{ n: archived }] = (await ejb.query(
+    "SELECT COUNT(*) AS n FROM archive WHERE txt NOT LIKE 'seed %'",
+  )) as Array<{ n: number }>;
   log(`ejabberd archived ${archived} rows for ${acceptedEjb} measured messages (plus warm-up)`);
   if (Number(archived) < 2 * acceptedEjb)
     throw new Error('ejabberd did not archive every message: check mod_mam');
+  if (historyRows.length) console.table(historyRows);
   report('peer', server, rows, {
+    history: historyRows,
     ejabberdArchivedRows: Number(archived),
     pairs,
     users: users.length,
@@ -195,6 +283,37 @@ async function main(): Promise<void> {
     phases: details,
   });
   api.close();
+}
+
+/** The same conversations in ejabberd's archive: each message once in the sender's and once in the peer's. */
+async function seedArchive(
+  ejb: Awaited<ReturnType<typeof startEjabberd>>,
+  xusers: Array<{ user: string }>,
+  convs: Conversation[],
+): Promise<void> {
+  const base = (Date.now() - 30 * 86400_000) * 1000;
+  const BATCH = 1000;
+  for (let p = 0; p < convs.length; p++) {
+    const [a, b] = [`${xusers[2 * p].user}@${ejb.domain}`, `${xusers[2 * p + 1].user}@${ejb.domain}`];
+    for (let from = 1; from <= convs[p].count; from += BATCH) {
+      const rows: unknown[][] = [];
+      for (let seq = from; seq <= Math.min(convs[p].count, from + BATCH - 1); seq++) {
+        const [sender, recipient] = seq % 2 ? [a, b] : [b, a];
+        const text = `seed ${TEXT} #${seq}`;
+        const xml =
+          `<message xmlns="jabber:client" from="${sender}/bench" to="${recipient}/bench" type="chat">` +
+          `<body>${text}</body></message>`;
+        const ts = base + seq * 1_000_000 + p;
+        rows.push([a.split('@')[0], ts, b, b, xml, text, 'chat', '']);
+        rows.push([b.split('@')[0], ts, a, a, xml, text, 'chat', '']);
+      }
+      await ejb.query(
+        'INSERT INTO archive (username, timestamp, peer, bare_peer, xml, txt, kind, nick) VALUES ?',
+        [rows],
+      );
+    }
+  }
+  await ejb.query('ANALYZE TABLE archive');
 }
 
 run(main, 3600);

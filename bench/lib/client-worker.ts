@@ -383,6 +383,38 @@ async function httpLoad(plan: HttpLoad): Promise<Record<string, unknown>> {
   return { latencies, statuses, ms: now() - started, items };
 }
 
+interface MamLoad {
+  /** Archive pages to ask for: the user whose session asks, and the peer JID. */
+  queries: Array<{ user: string; with: string }>;
+  pageSize: number;
+  concurrency: number;
+  durationMs: number;
+}
+
+/** Closed-loop XEP-0313 pages over the XMPP sessions: `concurrency` lanes picking random queries. */
+async function mamLoad(plan: MamLoad): Promise<Record<string, unknown>> {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const started = now();
+  const deadline = started + plan.durationMs;
+  let items = 0;
+  const lane = async () => {
+    while (now() < deadline) {
+      const q = plan.queries[Math.floor(Math.random() * plan.queries.length)];
+      const session = xconns.get(q.user);
+      if (!session) throw new Error(`no XMPP session for ${q.user}`);
+      const t0 = now();
+      const n = await session.mamPage(q.with, plan.pageSize);
+      latencies.push(now() - t0);
+      const status = n < 0 ? 'error' : n === plan.pageSize ? 'full' : 'short';
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (n > 0) items += n;
+    }
+  };
+  await Promise.all(Array.from({ length: plan.concurrency }, lane));
+  return { latencies, statuses, ms: now() - started, items };
+}
+
 function stats(msg: { latencies: boolean; keys?: string[] }): Record<string, unknown> {
   const perKey: Record<string, KeyStat> = {};
   if (msg.keys) {
@@ -423,6 +455,8 @@ async function handle(msg: Command): Promise<unknown> {
       return sendOne(msg as unknown as Parameters<typeof sendOne>[0]);
     case 'http':
       return httpLoad(msg as unknown as HttpLoad);
+    case 'mam':
+      return mamLoad(msg as unknown as MamLoad);
     case 'stats':
       return stats(msg as unknown as Parameters<typeof stats>[0]);
     case 'reset':

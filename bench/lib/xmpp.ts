@@ -35,6 +35,9 @@ export class XmppSession {
   /** Stanzas received that count for stream management. */
   private handled = 0;
   private readonly ackWaiters: Array<{ upTo: number; resolve: (ok: boolean) => void }> = [];
+  /** Archive queries in flight, by query id: how many results arrived, and who waits for the end. */
+  private readonly queries = new Map<string, { results: number; resolve: (n: number) => void }>();
+  private nextQuery = 0;
   onMessage: (msg: XmppMessage) => void = () => undefined;
 
   private constructor(
@@ -120,6 +123,23 @@ export class XmppSession {
     });
   }
 
+  /**
+   * Asks the archive (XEP-0313 MAM) for the latest `max` messages exchanged with `withJid` (RSM `<before/>`);
+   * resolves with how many arrived once the server sent `<fin>`, or -1 when it answered with an error.
+   */
+  mamPage(withJid: string, max: number): Promise<number> {
+    const id = `q${++this.nextQuery}`;
+    return new Promise((resolve) => {
+      this.queries.set(id, { results: 0, resolve });
+      this.stanza(
+        `<iq xmlns="jabber:client" type="set" id="${id}"><query xmlns="urn:xmpp:mam:2" queryid="${id}">` +
+          `<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE" type="hidden"><value>urn:xmpp:mam:2</value>` +
+          `</field><field var="with"><value>${xmlEscape(withJid)}</value></field></x>` +
+          `<set xmlns="http://jabber.org/protocol/rsm"><max>${max}</max><before/></set></query></iq>`,
+      );
+    });
+  }
+
   /** Closes the stream. */
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(`<close xmlns="${FRAMING}"/>`);
@@ -145,7 +165,23 @@ export class XmppSession {
       return;
     }
     if (/^<(message|presence|iq)\b/.test(s)) this.handled++;
+    if (s.startsWith('<iq')) {
+      const id = /\bid=['"]([^'"]+)['"]/.exec(s)?.[1];
+      const q = id ? this.queries.get(id) : undefined;
+      if (q) {
+        this.queries.delete(id!);
+        q.resolve(/type=['"]result['"]/.test(s) ? q.results : -1);
+      }
+      return;
+    }
     if (!s.startsWith('<message')) return;
+    const result = /<result\b[^>]*>/.exec(s)?.[0];
+    if (result && result.includes('urn:xmpp:mam:2')) {
+      const queryId = /\bqueryid=['"]([^'"]+)['"]/.exec(result)?.[1];
+      const q = queryId ? this.queries.get(queryId) : undefined;
+      if (q) q.results++;
+      return;
+    }
     const body = /<body>([\s\S]*?)<\/body>/.exec(s)?.[1];
     const from = /\bfrom=['"]([^'"]+)['"]/.exec(s)?.[1];
     if (body !== undefined && from) this.onMessage({ from: xmlUnescape(from), body: xmlUnescape(body) });
@@ -153,5 +189,7 @@ export class XmppSession {
 
   private failWaiters(): void {
     for (const w of this.ackWaiters.splice(0)) w.resolve(false);
+    for (const q of this.queries.values()) q.resolve(-1);
+    this.queries.clear();
   }
 }
