@@ -520,8 +520,14 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * /api/v1/messages/{messageId}/recall:
      *   post:
      *     tags: [Messages]
-     *     summary: Recall a message (sender within messages.recallSeconds, or a group owner/admin any time)
-     *     description: The seq stays, the content is removed from storage; everyone in the conversation gets `message.recalled`, muted or not (muting stops only `message` pushes; in w:world everyone who joined it).
+     *     summary: Recall a message (own within messages.recallSeconds; in groups, a lower role's any time)
+     *     description: >
+     *       Anyone may recall their own message within messages.recallSeconds (then 409 RECALL_WINDOW_PASSED,
+     *       whatever their role). In a group, the owner may also recall admins' and members' messages, and
+     *       admins plain members' (and former members') messages, at any time; nobody but the owner recalls
+     *       the owner's, and an admin never recalls another admin's (403 FORBIDDEN). The seq stays, the
+     *       content is removed from storage; everyone in the conversation gets `message.recalled`, muted or
+     *       not (muting stops only `message` pushes; in w:world everyone who joined it).
      *     parameters:
      *       - { in: path, name: messageId, required: true, schema: { type: string } }
      *     responses:
@@ -529,7 +535,9 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: the recalled message
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Message' } } }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       403:
+     *         description: FORBIDDEN — not your message, and your group role is not above the sender's
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       404:
      *         description: MESSAGE_NOT_FOUND (also for messages of conversations you cannot see)
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
