@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { MessageStore, NewMessage } from '../../src/modules/messages/messages.store';
+import type { MessageStore, NewMessage, StoredMessage } from '../../src/modules/messages/messages.store';
 
 /** A store under test and how to release it. */
 export interface StoreHandle {
@@ -120,6 +120,64 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       const other = await store.append(text(cid, userId(), 'x', 'same-id'));
       expect(other.existing).toBe(false);
       expect(other.message.seq).toBe(2);
+    });
+
+    it('refuses a clientMsgId the sender used in another conversation (CLIENT_MSG_ID_REUSED), storing nothing', async () => {
+      const a = userId();
+      const first = `g:${userId()}`;
+      const second = `g:${userId()}`;
+      const original = await store.append(text(first, a, 'one', 'reused-id'));
+      await expect(store.append(text(second, a, 'two', 'reused-id'))).rejects.toMatchObject({
+        code: 'CLIENT_MSG_ID_REUSED',
+        status: 409,
+      });
+      expect(await store.lastSeq(second)).toBe(0);
+      expect(await store.page(second, { limit: 10 })).toEqual([]);
+      expect(await store.findByClientMsgId(a, 'reused-id')).toEqual(original.message);
+      // The same conversation is still the idempotent retry.
+      expect(await store.append(text(first, a, 'one', 'reused-id'))).toEqual({
+        message: original.message,
+        existing: true,
+      });
+    });
+
+    it('refuses reused clientMsgIds among many concurrent appends (batched) and stores every other one', async () => {
+      const a = userId();
+      const first = `g:${userId()}`;
+      const second = `g:${userId()}`;
+      const earlier: StoredMessage[] = [];
+      for (let i = 0; i < 10; i++) earlier.push((await store.append(text(first, a, `e${i}`))).message);
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 2
+            ? store.append(text(second, a, `fresh${i}`))
+            : store.append(text(second, a, 'reuse', earlier[i % 10].clientMsgId)),
+        ),
+      );
+      results.forEach((r, i) => {
+        if (i % 2) expect(r).toMatchObject({ status: 'fulfilled', value: { existing: false } });
+        else expect(r).toMatchObject({ status: 'rejected', reason: { code: 'CLIENT_MSG_ID_REUSED' } });
+      });
+      expect(await store.lastSeq(second)).toBe(20);
+      expect(await store.lastSeq(first)).toBe(10);
+    });
+
+    it('lets exactly one of concurrent appends with one clientMsgId into two conversations store it', async () => {
+      const a = userId();
+      const cids = [`g:${userId()}`, `g:${userId()}`];
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => store.append(text(cids[i % 2], a, 'race', 'race-two-convs'))),
+      );
+      const stored = await store.findByClientMsgId(a, 'race-two-convs');
+      expect(stored).not.toBeNull();
+      results.forEach((r, i) => {
+        if (cids[i % 2] === stored!.conversationId) {
+          expect(r).toMatchObject({ status: 'fulfilled', value: { message: { id: stored!.id } } });
+        } else {
+          expect(r).toMatchObject({ status: 'rejected', reason: { code: 'CLIENT_MSG_ID_REUSED' } });
+        }
+      });
+      expect((await store.lastSeq(cids[0])) + (await store.lastSeq(cids[1]))).toBe(1);
     });
 
     it('never stores two messages for one clientMsgId sent concurrently, and leaves no seq gap', async () => {

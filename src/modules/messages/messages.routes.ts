@@ -278,7 +278,7 @@ function optInt(v: unknown): number | undefined {
  *         conversationId: { type: string, description: "p:<smaller>:<larger>, g:<groupId> or w:world" }
  *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
  *         content: { type: object, description: "the type's content (see Message); optional fields may be left out or null" }
- *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender" }
+ *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender, unique across all your conversations" }
  *     Conversation:
  *       type: object
  *       required: [conversationId, kind, peer, group, lastMessage, lastSeq, readSeq, unreadCount, pinned, muted]
@@ -325,7 +325,11 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: CONVERSATION_NOT_FOUND
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       409:
-     *         description: MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being stored; retry later
+     *         description: >
+     *           CLIENT_MSG_ID_REUSED — the clientMsgId is already used by one of your messages in another
+     *           conversation; nothing was stored, send again with a new clientMsgId (the same conversation is
+     *           the idempotent 200). MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being
+     *           stored; retry later
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
     router.post('/api/v1/messages', auth, validateSend(), async (req, res) => {

@@ -3,6 +3,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { isMongoDuplicateKey } from '../../infra/mongo';
 import { newId } from '../../shared/ids';
 import {
+  alreadyStored,
   AppendInProgressError,
   pageSummaries,
   type AppendResult,
@@ -204,7 +205,7 @@ export class MongoMessageStore implements MessageStore {
 
   async append(input: NewMessage): Promise<AppendResult> {
     const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-    if (original) return { message: original, existing: true };
+    if (original) return alreadyStored(input, original);
     if (input.participants?.length) {
       await Promise.all(input.participants.map((u) => this.ensureState(u, input.conversationId)));
     }
@@ -216,7 +217,7 @@ export class MongoMessageStore implements MessageStore {
     const finished = await this.findByClientMsgId(input.senderId, input.clientMsgId);
     if (finished) {
       await this.claims.deleteOne({ _id: key, messageId: id });
-      return { message: finished, existing: true };
+      return alreadyStored(input, finished);
     }
 
     const doc: MessageDoc = {
@@ -244,7 +245,8 @@ export class MongoMessageStore implements MessageStore {
 
   /**
    * Takes the (senderId, clientMsgId) claim. Returns null when this request owns it; otherwise the
-   * original message once it is stored, or throws AppendInProgressError while its owner is still working.
+   * original message once it is stored (`alreadyStored`), or throws AppendInProgressError while its owner is
+   * still working.
    */
   private async claim(input: NewMessage, messageId: string): Promise<AppendResult | null> {
     const key = claimKey(input.senderId, input.clientMsgId);
@@ -257,7 +259,7 @@ export class MongoMessageStore implements MessageStore {
       }
       for (let i = 0; i < CLAIM_WAIT_STEPS; i++) {
         const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-        if (original) return { message: original, existing: true };
+        if (original) return alreadyStored(input, original);
         await sleep(CLAIM_WAIT_MS);
       }
       const holder = await this.claims.findById(key).lean<ClaimDoc>();

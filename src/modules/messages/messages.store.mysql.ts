@@ -13,6 +13,7 @@ import {
   type AppendBatchOptions,
 } from './messages.append-batch.mysql';
 import {
+  alreadyStored,
   pageSummaries,
   type AppendResult,
   type ConversationState,
@@ -181,7 +182,7 @@ export class MysqlMessageStore implements MessageStore {
         if (isDuplicateKey(err)) {
           // A concurrent request with the same clientMsgId committed first; ours rolled back, counter included.
           const winner = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-          if (winner) return { message: winner, existing: true };
+          if (winner) return alreadyStored(input, winner);
         }
         if (isDeadlock(err) && attempt < DEADLOCK_RETRIES) continue;
         throw err;
