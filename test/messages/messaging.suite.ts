@@ -566,6 +566,24 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await as(a).post('/api/v1/messages/not-an-id/recall')).status).toBe(400);
       });
 
+      it('shows in the chat list only what the caller still sees after delete-for-me', async () => {
+        const { a, b, cid } = await friends();
+        await send(a, cid, 'one');
+        const two = await send(a, cid, 'two');
+        const line = async (u: User) =>
+          (await as(u).get('/api/v1/conversations')).body.items.find(
+            (i: { conversationId: string }) => i.conversationId === cid,
+          );
+        expect(await line(b)).toMatchObject({ lastSeq: 2, unreadCount: 2, lastMessage: { seq: 2 } });
+        expect((await as(b).del(`/api/v1/messages/${two.body.id}`)).status).toBe(204);
+        expect(await line(b)).toMatchObject({
+          lastSeq: 2,
+          unreadCount: 1,
+          lastMessage: { seq: 1, content: { text: 'one' } },
+        });
+        expect(await line(a)).toMatchObject({ lastSeq: 2, unreadCount: 0, lastMessage: { seq: 2 } });
+      });
+
       it('hides a message for the caller only', async () => {
         const { a, b, cid } = await friends();
         const m1 = await send(a, cid, 'one');

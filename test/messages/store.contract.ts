@@ -286,6 +286,53 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect((await store.summaries(a, []))[0].unreadCount).toBe(0);
     });
 
+    it('summarises the chat list with what the viewer still sees after delete-for-me', async () => {
+      const a = userId();
+      const b = userId();
+      const cid = privateCid(a, b);
+      const participants = [a, b];
+      const sent: StoredMessage[] = [];
+      for (const [sender, body] of [
+        [a, 'a1'],
+        [b, 'b1'],
+        [a, 'a2'],
+        [b, 'b2'],
+        [b, 'b3'],
+      ] as const) {
+        sent.push((await store.append({ ...text(cid, sender, body), participants })).message);
+      }
+      const forA = async () => (await store.summaries(a, [])).find((s) => s.conversationId === cid)!;
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 3, lastMessage: { seq: 5 } });
+      // Hiding the last message shows the one before it, and it no longer counts as unread.
+      await store.hideForUser(a, sent[4]);
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 2, lastMessage: { seq: 4 } });
+      // Own messages never counted; hiding one changes only what is last.
+      await store.hideForUser(a, sent[2]);
+      await store.hideForUser(a, sent[3]);
+      expect(await forA()).toMatchObject({
+        unreadCount: 1,
+        lastMessage: { seq: 2, content: { text: 'b1' } },
+      });
+      // Hides before the read marker change nothing unread.
+      await store.markRead(a, cid, 2);
+      expect(await forA()).toMatchObject({ readSeq: 2, unreadCount: 0, lastMessage: { seq: 2 } });
+      // The other side sees everything.
+      const [forB] = await store.summaries(b, []);
+      expect(forB).toMatchObject({ unreadCount: 2, lastMessage: { seq: 5, content: { text: 'b3' } } });
+      // With nothing left to see, the line stays (the conversation goes on) without a last message.
+      await store.hideForUser(a, sent[0]);
+      await store.hideForUser(a, sent[1]);
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 0, lastMessage: null });
+      // Cleared history is not shown either: a hidden message after it leaves nothing to show.
+      const later = (await store.append({ ...text(cid, b, 'b4'), participants })).message;
+      expect(await forA()).toMatchObject({ lastSeq: 6, unreadCount: 1, lastMessage: { seq: 6 } });
+      await store.clearHistory(a, cid);
+      const after = (await store.append({ ...text(cid, b, 'b5'), participants })).message;
+      await store.hideForUser(a, after);
+      expect(later.seq).toBe(6);
+      expect(await forA()).toMatchObject({ lastSeq: 7, readSeq: 6, unreadCount: 0, lastMessage: null });
+    });
+
     it('orders the chat list pinned first, then by last activity, and includes extra conversations', async () => {
       const me = userId();
       const p1 = privateCid(me, userId());

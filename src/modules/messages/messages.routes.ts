@@ -287,10 +287,10 @@ function optInt(v: unknown): number | undefined {
  *         kind: { type: string, enum: [private, group, world] }
  *         peer: { allOf: [{ $ref: '#/components/schemas/User' }], nullable: true }
  *         group: { type: object, nullable: true, description: "the group object" }
- *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true }
+ *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true, description: "the latest message you still see (not deleted for yourself); null when none" }
  *         lastSeq: { type: integer }
  *         readSeq: { type: integer }
- *         unreadCount: { type: integer, description: "messages after readSeq not sent by you" }
+ *         unreadCount: { type: integer, description: "messages after readSeq not sent by you and not deleted by you" }
  *         pinned: { type: boolean }
  *         muted: { type: boolean }
  */
