@@ -126,6 +126,39 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect(await app.instance.services.messageStore.lastSeq(cid)).toBe(2);
       });
 
+      it('refuses a clientMsgId already used in another conversation with 409 CLIENT_MSG_ID_REUSED', async () => {
+        const { a, b, cid } = await friends();
+        const created = await as(a).post('/api/v1/groups', { name: 'team', memberIds: [b.id] });
+        expect(created.status).toBe(201);
+        const g = { cid: `g:${created.body.id}` };
+        const first = await send(a, cid, 'to b', 'reused-1');
+        expect(first.status).toBe(201);
+        const other = await send(a, g.cid, 'to the group', 'reused-1');
+        expect(other.status).toBe(409);
+        expect(other.body.error.code).toBe('CLIENT_MSG_ID_REUSED');
+        expect(await app.instance.services.messageStore.lastSeq(g.cid)).toBe(0);
+        // The same conversation is still the idempotent retry, over REST and WS.
+        const again = await send(a, cid, 'to b', 'reused-1');
+        expect(again.status).toBe(200);
+        expect(again.body).toEqual(first.body);
+        const c = await connect(a);
+        const frame = (clientMsgId: string, conversationId: string) =>
+          c.send({
+            type: 'send',
+            id: clientMsgId + conversationId,
+            data: { conversationId, type: 'text', content: { text: 'ws' }, clientMsgId },
+          });
+        frame('reused-1', g.cid);
+        expect((await c.next('error')).data).toMatchObject({
+          id: `reused-1${g.cid}`,
+          code: 'CLIENT_MSG_ID_REUSED',
+        });
+        frame('reused-1', cid);
+        expect((await c.next('ack')).data).toMatchObject({ message: { id: first.body.id } });
+        expect(await app.instance.services.messageStore.lastSeq(g.cid)).toBe(0);
+        expect(await app.instance.services.messageStore.lastSeq(cid)).toBe(1);
+      });
+
       it('accepts every message type with valid content', async () => {
         const { a, cid } = await friends();
         const cases: Array<[string, Record<string, unknown>]> = [
@@ -531,6 +564,24 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await as(await user()).post(`/api/v1/messages/${sent.body.id}/recall`)).status).toBe(404);
         expect((await as(a).post(`/api/v1/messages/${'0'.repeat(32)}/recall`)).status).toBe(404);
         expect((await as(a).post('/api/v1/messages/not-an-id/recall')).status).toBe(400);
+      });
+
+      it('shows in the chat list only what the caller still sees after delete-for-me', async () => {
+        const { a, b, cid } = await friends();
+        await send(a, cid, 'one');
+        const two = await send(a, cid, 'two');
+        const line = async (u: User) =>
+          (await as(u).get('/api/v1/conversations')).body.items.find(
+            (i: { conversationId: string }) => i.conversationId === cid,
+          );
+        expect(await line(b)).toMatchObject({ lastSeq: 2, unreadCount: 2, lastMessage: { seq: 2 } });
+        expect((await as(b).del(`/api/v1/messages/${two.body.id}`)).status).toBe(204);
+        expect(await line(b)).toMatchObject({
+          lastSeq: 2,
+          unreadCount: 1,
+          lastMessage: { seq: 1, content: { text: 'one' } },
+        });
+        expect(await line(a)).toMatchObject({ lastSeq: 2, unreadCount: 0, lastMessage: { seq: 2 } });
       });
 
       it('hides a message for the caller only', async () => {

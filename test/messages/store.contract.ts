@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { MessageStore, NewMessage } from '../../src/modules/messages/messages.store';
+import type { MessageStore, NewMessage, StoredMessage } from '../../src/modules/messages/messages.store';
 
 /** A store under test and how to release it. */
 export interface StoreHandle {
@@ -122,6 +122,64 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect(other.message.seq).toBe(2);
     });
 
+    it('refuses a clientMsgId the sender used in another conversation (CLIENT_MSG_ID_REUSED), storing nothing', async () => {
+      const a = userId();
+      const first = `g:${userId()}`;
+      const second = `g:${userId()}`;
+      const original = await store.append(text(first, a, 'one', 'reused-id'));
+      await expect(store.append(text(second, a, 'two', 'reused-id'))).rejects.toMatchObject({
+        code: 'CLIENT_MSG_ID_REUSED',
+        status: 409,
+      });
+      expect(await store.lastSeq(second)).toBe(0);
+      expect(await store.page(second, { limit: 10 })).toEqual([]);
+      expect(await store.findByClientMsgId(a, 'reused-id')).toEqual(original.message);
+      // The same conversation is still the idempotent retry.
+      expect(await store.append(text(first, a, 'one', 'reused-id'))).toEqual({
+        message: original.message,
+        existing: true,
+      });
+    });
+
+    it('refuses reused clientMsgIds among many concurrent appends (batched) and stores every other one', async () => {
+      const a = userId();
+      const first = `g:${userId()}`;
+      const second = `g:${userId()}`;
+      const earlier: StoredMessage[] = [];
+      for (let i = 0; i < 10; i++) earlier.push((await store.append(text(first, a, `e${i}`))).message);
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 2
+            ? store.append(text(second, a, `fresh${i}`))
+            : store.append(text(second, a, 'reuse', earlier[i % 10].clientMsgId)),
+        ),
+      );
+      results.forEach((r, i) => {
+        if (i % 2) expect(r).toMatchObject({ status: 'fulfilled', value: { existing: false } });
+        else expect(r).toMatchObject({ status: 'rejected', reason: { code: 'CLIENT_MSG_ID_REUSED' } });
+      });
+      expect(await store.lastSeq(second)).toBe(20);
+      expect(await store.lastSeq(first)).toBe(10);
+    });
+
+    it('lets exactly one of concurrent appends with one clientMsgId into two conversations store it', async () => {
+      const a = userId();
+      const cids = [`g:${userId()}`, `g:${userId()}`];
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => store.append(text(cids[i % 2], a, 'race', 'race-two-convs'))),
+      );
+      const stored = await store.findByClientMsgId(a, 'race-two-convs');
+      expect(stored).not.toBeNull();
+      results.forEach((r, i) => {
+        if (cids[i % 2] === stored!.conversationId) {
+          expect(r).toMatchObject({ status: 'fulfilled', value: { message: { id: stored!.id } } });
+        } else {
+          expect(r).toMatchObject({ status: 'rejected', reason: { code: 'CLIENT_MSG_ID_REUSED' } });
+        }
+      });
+      expect((await store.lastSeq(cids[0])) + (await store.lastSeq(cids[1]))).toBe(1);
+    });
+
     it('never stores two messages for one clientMsgId sent concurrently, and leaves no seq gap', async () => {
       const a = userId();
       const cid = `g:${userId()}`;
@@ -226,6 +284,53 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect((await store.summaries(b, []))[0].unreadCount).toBe(1);
       await store.markRead(a, cid, 4);
       expect((await store.summaries(a, []))[0].unreadCount).toBe(0);
+    });
+
+    it('summarises the chat list with what the viewer still sees after delete-for-me', async () => {
+      const a = userId();
+      const b = userId();
+      const cid = privateCid(a, b);
+      const participants = [a, b];
+      const sent: StoredMessage[] = [];
+      for (const [sender, body] of [
+        [a, 'a1'],
+        [b, 'b1'],
+        [a, 'a2'],
+        [b, 'b2'],
+        [b, 'b3'],
+      ] as const) {
+        sent.push((await store.append({ ...text(cid, sender, body), participants })).message);
+      }
+      const forA = async () => (await store.summaries(a, [])).find((s) => s.conversationId === cid)!;
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 3, lastMessage: { seq: 5 } });
+      // Hiding the last message shows the one before it, and it no longer counts as unread.
+      await store.hideForUser(a, sent[4]);
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 2, lastMessage: { seq: 4 } });
+      // Own messages never counted; hiding one changes only what is last.
+      await store.hideForUser(a, sent[2]);
+      await store.hideForUser(a, sent[3]);
+      expect(await forA()).toMatchObject({
+        unreadCount: 1,
+        lastMessage: { seq: 2, content: { text: 'b1' } },
+      });
+      // Hides before the read marker change nothing unread.
+      await store.markRead(a, cid, 2);
+      expect(await forA()).toMatchObject({ readSeq: 2, unreadCount: 0, lastMessage: { seq: 2 } });
+      // The other side sees everything.
+      const [forB] = await store.summaries(b, []);
+      expect(forB).toMatchObject({ unreadCount: 2, lastMessage: { seq: 5, content: { text: 'b3' } } });
+      // With nothing left to see, the line stays (the conversation goes on) without a last message.
+      await store.hideForUser(a, sent[0]);
+      await store.hideForUser(a, sent[1]);
+      expect(await forA()).toMatchObject({ lastSeq: 5, unreadCount: 0, lastMessage: null });
+      // Cleared history is not shown either: a hidden message after it leaves nothing to show.
+      const later = (await store.append({ ...text(cid, b, 'b4'), participants })).message;
+      expect(await forA()).toMatchObject({ lastSeq: 6, unreadCount: 1, lastMessage: { seq: 6 } });
+      await store.clearHistory(a, cid);
+      const after = (await store.append({ ...text(cid, b, 'b5'), participants })).message;
+      await store.hideForUser(a, after);
+      expect(later.seq).toBe(6);
+      expect(await forA()).toMatchObject({ lastSeq: 7, readSeq: 6, unreadCount: 0, lastMessage: null });
     });
 
     it('orders the chat list pinned first, then by last activity, and includes extra conversations', async () => {

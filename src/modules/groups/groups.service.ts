@@ -127,7 +127,7 @@ export class GroupsService {
   async get(userId: string, groupId: string): Promise<Group> {
     const group = await this.requireGroup(groupId);
     if (group.joinPolicy === 'invite' && !(await this.deps.store.findMember(groupId, userId))) {
-      throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+      throw notAMember();
     }
     return toGroup(group);
   }
@@ -172,7 +172,10 @@ export class GroupsService {
   /** Dissolves the group (owner only); every member gets `group.dissolved`. */
   async dissolve(userId: string, groupId: string): Promise<void> {
     await this.requireRole(groupId, userId, 'owner');
-    const memberIds = await this.deps.store.dissolve(groupId);
+    const memberIds = await this.deps.store.dissolve(groupId, {
+      actorId: userId,
+      check: (actor) => assertRole(actor, 'owner'),
+    });
     if (!memberIds) throw groupNotFound();
     await this.deps.cache.invalidateGroup(groupId);
     await this.push(memberIds, 'group.dissolved', { groupId });
@@ -211,13 +214,18 @@ export class GroupsService {
     return { kind: 'member', member };
   }
 
-  /** Leaves the group; the owner must transfer first (OWNER_CANNOT_LEAVE). */
+  /**
+   * Leaves the group; the owner must transfer first (OWNER_CANNOT_LEAVE). The role is checked again under the
+   * group lock, so a transfer to the leaver that lands first makes the leave fail instead of leaving the
+   * group with an owner who is not a member.
+   */
   async leave(userId: string, groupId: string): Promise<void> {
     const me = await this.requireRole(groupId, userId, 'member');
-    if (me.role === 'owner') {
-      throw new ConflictError('The owner must transfer ownership before leaving', 'OWNER_CANNOT_LEAVE');
-    }
-    await this.deps.store.removeMember(groupId, userId, null);
+    assertCanLeave(me);
+    await this.deps.store.removeMember(groupId, userId, null, {
+      actorId: userId,
+      check: (actor) => assertCanLeave(actor),
+    });
     await this.deps.cache.invalidateGroup(groupId);
     await this.pushToMembers(groupId, 'group.member_left', { groupId, userId }, [userId]);
   }
@@ -286,22 +294,12 @@ export class GroupsService {
   ): Promise<Member> {
     const actor = await this.requireRole(groupId, actorId, 'member');
     const target = await this.deps.store.findMember(groupId, targetId);
-    if (!target) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
-    if (changes.role !== undefined) {
-      if (actor.role !== 'owner') throw new ForbiddenError('Only the owner may change roles');
-      if (target.role === 'owner') throw new ForbiddenError("The owner's role changes only by transfer");
-    }
-    if (changes.nickname !== undefined && actorId !== targetId) {
-      throw new ForbiddenError('Members may set only their own nickname');
-    }
-    if (
-      changes.mutedUntil !== undefined &&
-      (actor.role === 'member' || RANK[actor.role] <= RANK[target.role])
-    ) {
-      throw new ForbiddenError('Only the owner and admins may mute, and only members below them');
-    }
-    const updated = await this.deps.store.updateMember(groupId, targetId, changes);
-    if (!updated) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
+    assertCanUpdateMember(actor, target, changes);
+    const updated = await this.deps.store.updateMember(groupId, targetId, changes, {
+      actorId,
+      check: (a, t) => assertCanUpdateMember(a, t, changes),
+    });
+    if (!updated) throw memberNotFound();
     if (changes.role !== undefined || changes.mutedUntil !== undefined)
       await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
@@ -311,7 +309,8 @@ export class GroupsService {
 
   /**
    * Removes a member, optionally banning them (a ban also works on a non-member). The owner removes anyone
-   * but themself; admins remove plain members only. CANNOT_REMOVE_SELF, MEMBER_NOT_FOUND, FORBIDDEN.
+   * but themself; admins remove plain members only. CANNOT_REMOVE_SELF, MEMBER_NOT_FOUND, FORBIDDEN. Both
+   * roles are checked again under the group lock (a transfer may have made the target the owner meanwhile).
    */
   async removeMember(actorId: string, groupId: string, targetId: string, ban: boolean): Promise<void> {
     const actor = await this.requireRole(groupId, actorId, 'admin');
@@ -319,13 +318,13 @@ export class GroupsService {
       throw new ValidationError('Use leave to quit a group', undefined, 'CANNOT_REMOVE_SELF');
     }
     const target = await this.deps.store.findMember(groupId, targetId);
-    if (!target && !ban) throw new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
-    if (target && RANK[actor.role] <= RANK[target.role]) {
-      throw new ForbiddenError('Admins may remove plain members only');
-    }
+    assertCanRemove(actor, target, ban);
     if (!target) await this.deps.accounts.getPublic(targetId, actorId);
     const memberIds = await this.deps.store.memberIds(groupId);
-    const removed = await this.deps.store.removeMember(groupId, targetId, ban ? { by: actorId } : null);
+    const removed = await this.deps.store.removeMember(groupId, targetId, ban ? { by: actorId } : null, {
+      actorId,
+      check: (a, t) => assertCanRemove(a, t, ban),
+    });
     await this.deps.cache.invalidateGroup(groupId);
     if (removed) {
       await this.push([...memberIds, targetId], 'group.member_removed', {
@@ -341,7 +340,8 @@ export class GroupsService {
     await this.requireRole(groupId, actorId, 'owner');
     if (targetId === actorId) return toGroup(await this.requireGroup(groupId));
     if (!(await this.deps.store.transfer(groupId, actorId, targetId))) {
-      if (!(await this.deps.store.findGroup(groupId))) throw groupNotFound();
+      // Refused under the group lock: say why as things are now (another transfer may have come first).
+      await this.requireRole(groupId, actorId, 'owner');
       throw new NotFoundError('The new owner must be a member', 'MEMBER_NOT_FOUND');
     }
     await this.deps.cache.invalidateGroup(groupId);
@@ -426,20 +426,14 @@ export class GroupsService {
 
   private async requireMember(groupId: string, userId: string): Promise<MemberRecord> {
     const member = await this.deps.store.findMember(groupId, userId);
-    if (!member) throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+    if (!member) throw notAMember();
     return member;
   }
 
   /** The caller's membership when the group exists and the caller holds at least `role`. */
   private async requireRole(groupId: string, userId: string, role: GroupRole): Promise<MemberRecord> {
     await this.requireGroup(groupId);
-    const member = await this.requireMember(groupId, userId);
-    if (RANK[member.role] < RANK[role]) {
-      throw new ForbiddenError(
-        role === 'owner' ? 'Only the owner may do this' : 'Only the owner and admins may do this',
-      );
-    }
-    return member;
+    return assertRole(await this.deps.store.findMember(groupId, userId), role);
   }
 
   /** Clears the cache and tells every member about each new member. */
@@ -491,6 +485,62 @@ export class GroupsService {
       this.deps.logger.warn({ err, event: type }, 'event delivery failed'),
     );
   }
+}
+
+/** The membership when it holds at least `role`; NOT_A_MEMBER, FORBIDDEN. */
+function assertRole(member: MemberRecord | null, role: GroupRole): MemberRecord {
+  if (!member) throw notAMember();
+  if (RANK[member.role] < RANK[role]) {
+    throw new ForbiddenError(
+      role === 'owner' ? 'Only the owner may do this' : 'Only the owner and admins may do this',
+    );
+  }
+  return member;
+}
+
+/** A member may leave unless they are the owner (OWNER_CANNOT_LEAVE). */
+function assertCanLeave(me: MemberRecord | null): void {
+  if (!me) throw notAMember();
+  if (me.role === 'owner') {
+    throw new ConflictError('The owner must transfer ownership before leaving', 'OWNER_CANNOT_LEAVE');
+  }
+}
+
+/** The owner removes anyone (but themself), admins plain members only; a non-member only with a ban. */
+function assertCanRemove(actor: MemberRecord | null, target: MemberRecord | null, ban: boolean): void {
+  const me = assertRole(actor, 'admin');
+  if (!target && !ban) throw memberNotFound();
+  if (target && RANK[me.role] <= RANK[target.role]) {
+    throw new ForbiddenError('Admins may remove plain members only');
+  }
+}
+
+/** Roles by the owner (never the owner's own), nicknames by their member, mutes by a higher role. */
+function assertCanUpdateMember(
+  actor: MemberRecord | null,
+  target: MemberRecord | null,
+  changes: { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null },
+): void {
+  const me = assertRole(actor, 'member');
+  if (!target) throw memberNotFound();
+  if (changes.role !== undefined) {
+    if (me.role !== 'owner') throw new ForbiddenError('Only the owner may change roles');
+    if (target.role === 'owner') throw new ForbiddenError("The owner's role changes only by transfer");
+  }
+  if (changes.nickname !== undefined && me.userId !== target.userId) {
+    throw new ForbiddenError('Members may set only their own nickname');
+  }
+  if (changes.mutedUntil !== undefined && (me.role === 'member' || RANK[me.role] <= RANK[target.role])) {
+    throw new ForbiddenError('Only the owner and admins may mute, and only members below them');
+  }
+}
+
+function notAMember(): ForbiddenError {
+  return new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
+}
+
+function memberNotFound(): NotFoundError {
+  return new NotFoundError('This user is not a member', 'MEMBER_NOT_FOUND');
 }
 
 /** The contract's group object. */

@@ -10,6 +10,7 @@ import type {
   JoinPolicy,
   JoinRequestRecord,
   MemberRecord,
+  MembershipGuard,
 } from './groups.store';
 
 type Db = Pool | PoolConnection;
@@ -220,10 +221,11 @@ export class MysqlGroupsStore implements GroupsStore {
     return this.findGroup(groupId);
   }
 
-  async dissolve(groupId: string): Promise<string[] | null> {
+  async dissolve(groupId: string, guard?: MembershipGuard): Promise<string[] | null> {
     return withTransaction(this.pool, async (conn) => {
       const group = await findGroup(conn, groupId, true);
       if (!group) return null;
+      if (guard) await checkGuard(conn, groupId, guard.actorId, guard);
       const [rows] = await conn.query('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
       await conn.query('DELETE FROM group_members WHERE group_id = ?', [groupId]);
       await conn.query(
@@ -280,10 +282,16 @@ export class MysqlGroupsStore implements GroupsStore {
     });
   }
 
-  async removeMember(groupId: string, userId: string, ban: { by: string } | null): Promise<boolean> {
+  async removeMember(
+    groupId: string,
+    userId: string,
+    ban: { by: string } | null,
+    guard?: MembershipGuard,
+  ): Promise<boolean> {
     return withTransaction(this.pool, async (conn) => {
       const group = await findGroup(conn, groupId, true);
       if (!group) return false;
+      if (guard) await checkGuard(conn, groupId, userId, guard);
       const [res] = await conn.query('DELETE FROM group_members WHERE group_id = ? AND user_id = ?', [
         groupId,
         userId,
@@ -311,6 +319,7 @@ export class MysqlGroupsStore implements GroupsStore {
     groupId: string,
     userId: string,
     changes: { role?: GroupRole; nickname?: string | null; mutedUntil?: Date | null },
+    guard?: MembershipGuard,
   ): Promise<MemberRecord | null> {
     const sets: string[] = [];
     const values: unknown[] = [];
@@ -326,21 +335,29 @@ export class MysqlGroupsStore implements GroupsStore {
       sets.push('muted_until = ?');
       values.push(changes.mutedUntil);
     }
-    if (sets.length) {
-      await this.pool.query(
-        `UPDATE group_members SET ${sets.join(', ')} WHERE group_id = ? AND user_id = ?`,
-        [...values, groupId, userId],
-      );
-    }
-    return this.findMember(groupId, userId);
+    return withTransaction(this.pool, async (conn) => {
+      // Under the group lock, like every other membership change, so a role change and a transfer never
+      // interleave (which could leave the group without a member whose role is owner).
+      if (!(await findGroup(conn, groupId, true))) return null;
+      if (guard) await checkGuard(conn, groupId, userId, guard);
+      if (sets.length) {
+        await conn.query(`UPDATE group_members SET ${sets.join(', ')} WHERE group_id = ? AND user_id = ?`, [
+          ...values,
+          groupId,
+          userId,
+        ]);
+      }
+      return findMember(conn, groupId, userId);
+    });
   }
 
   async transfer(groupId: string, fromUserId: string, toUserId: string): Promise<boolean> {
     return withTransaction(this.pool, async (conn) => {
       const group = await findGroup(conn, groupId, true);
       if (!group || group.ownerId !== fromUserId) return false;
+      const from = await findMember(conn, groupId, fromUserId);
       const target = await findMember(conn, groupId, toUserId);
-      if (!target) return false;
+      if (from?.role !== 'owner' || !target) return false;
       await conn.query("UPDATE group_members SET role = 'admin' WHERE group_id = ? AND user_id = ?", [
         groupId,
         fromUserId,
@@ -476,6 +493,18 @@ async function findMember(db: Db, groupId: string, userId: string): Promise<Memb
   );
   const r = (rows as MemberRow[])[0];
   return r ? toMember(r) : null;
+}
+
+/** Runs the guard on the actor's and the target's memberships as they are now (the group row is locked). */
+async function checkGuard(
+  conn: PoolConnection,
+  groupId: string,
+  targetId: string,
+  guard: MembershipGuard,
+): Promise<void> {
+  const actor = await findMember(conn, groupId, guard.actorId);
+  const target = targetId === guard.actorId ? actor : await findMember(conn, groupId, targetId);
+  guard.check(actor, target);
 }
 
 async function isBanned(db: Db, groupId: string, userId: string): Promise<boolean> {

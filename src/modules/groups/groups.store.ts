@@ -51,6 +51,16 @@ export type AddOutcome =
   | { kind: 'full'; room: number }
   | { kind: 'added'; added: MemberRecord[]; banned: string[]; existing: string[] };
 
+/**
+ * A rule checked inside a membership change, after the group row is locked, on the memberships as they are
+ * then: the actor's and the target's (null for a non-member). It throws to refuse, and nothing changes. So a
+ * change that raced another (a transfer, a role change) is judged on the roles that hold when it is made.
+ */
+export interface MembershipGuard {
+  actorId: string;
+  check: (actor: MemberRecord | null, target: MemberRecord | null) => void;
+}
+
 /** Storage of groups, members, bans and join requests. Member counts change only under the group row's lock. */
 export interface GroupsStore {
   /** Creates a group with its owner and initial members. */
@@ -85,17 +95,29 @@ export interface GroupsStore {
   ): Promise<{ kind: 'ok'; group: GroupRecord } | { kind: 'below_count' } | { kind: 'not_found' }>;
   /** Sets mute-all; null when the group is gone. */
   setMutedAll(groupId: string, mutedAll: boolean): Promise<GroupRecord | null>;
-  /** Dissolves the group, removing every member; returns who the members were, or null when already gone. */
-  dissolve(groupId: string): Promise<string[] | null>;
+  /**
+   * Dissolves the group, removing every member; returns who the members were, or null when already gone.
+   * `guard` (its target is the actor) may refuse it under the group lock.
+   */
+  dissolve(groupId: string, guard?: MembershipGuard): Promise<string[] | null>;
   /** Adds members all-or-nothing under the group lock, leaving out banned users and existing members. */
   addMembers(groupId: string, userIds: string[]): Promise<AddOutcome>;
-  /** Removes a member (when one) and optionally bans them; true when a membership was removed. */
-  removeMember(groupId: string, userId: string, ban: { by: string } | null): Promise<boolean>;
-  /** Changes a membership; null when not a member. */
+  /**
+   * Removes a member (when one) and optionally bans them; true when a membership was removed. `guard` may
+   * refuse it under the group lock.
+   */
+  removeMember(
+    groupId: string,
+    userId: string,
+    ban: { by: string } | null,
+    guard?: MembershipGuard,
+  ): Promise<boolean>;
+  /** Changes a membership; null when not a member. `guard` may refuse it under the group lock. */
   updateMember(
     groupId: string,
     userId: string,
     changes: { role?: GroupRole; nickname?: string | null; mutedUntil?: Date | null },
+    guard?: MembershipGuard,
   ): Promise<MemberRecord | null>;
   /** Makes `toUserId` (a member) the owner and the old owner an admin; false when the target is not a member. */
   transfer(groupId: string, fromUserId: string, toUserId: string): Promise<boolean>;

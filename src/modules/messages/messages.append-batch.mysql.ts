@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../../infra/mysql';
 import { newId } from '../../shared/ids';
-import type { AppendResult, NewMessage, StoredMessage } from './messages.store';
+import { alreadyStored, type AppendResult, type NewMessage, type StoredMessage } from './messages.store';
 
 interface Pending {
   input: NewMessage;
@@ -45,7 +45,10 @@ export class AppendBatcher {
     private readonly options: AppendBatchOptions = DEFAULT_APPEND_BATCH,
   ) {}
 
-  /** Stores a message, or finds the one already stored for its clientMsgId; resolves once committed. */
+  /**
+   * Stores a message, or finds the one already stored for its clientMsgId (`alreadyStored`: the original, or
+   * CLIENT_MSG_ID_REUSED when it is in another conversation); resolves once committed.
+   */
   append(input: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
@@ -85,8 +88,14 @@ export class AppendBatcher {
     const items: Pending[] = [];
     for (const [key, p] of firsts) {
       const original = found.get(key);
-      if (original) p.resolve({ message: original, existing: true });
-      else items.push(p);
+      if (!original) items.push(p);
+      else {
+        try {
+          p.resolve(alreadyStored(p.input, original));
+        } catch (err) {
+          p.reject(err);
+        }
+      }
     }
     let stored: StoredMessage[] | null = null;
     try {

@@ -278,7 +278,7 @@ function optInt(v: unknown): number | undefined {
  *         conversationId: { type: string, description: "p:<smaller>:<larger>, g:<groupId> or w:world" }
  *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
  *         content: { type: object, description: "the type's content (see Message); optional fields may be left out or null" }
- *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender" }
+ *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender, unique across all your conversations" }
  *     Conversation:
  *       type: object
  *       required: [conversationId, kind, peer, group, lastMessage, lastSeq, readSeq, unreadCount, pinned, muted]
@@ -287,10 +287,10 @@ function optInt(v: unknown): number | undefined {
  *         kind: { type: string, enum: [private, group, world] }
  *         peer: { allOf: [{ $ref: '#/components/schemas/User' }], nullable: true }
  *         group: { type: object, nullable: true, description: "the group object" }
- *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true }
+ *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true, description: "the latest message you still see (not deleted for yourself); null when none" }
  *         lastSeq: { type: integer }
  *         readSeq: { type: integer }
- *         unreadCount: { type: integer, description: "messages after readSeq not sent by you" }
+ *         unreadCount: { type: integer, description: "messages after readSeq not sent by you and not deleted by you" }
  *         pinned: { type: boolean }
  *         muted: { type: boolean }
  */
@@ -325,7 +325,11 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: CONVERSATION_NOT_FOUND
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       409:
-     *         description: MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being stored; retry later
+     *         description: >
+     *           CLIENT_MSG_ID_REUSED — the clientMsgId is already used by one of your messages in another
+     *           conversation; nothing was stored, send again with a new clientMsgId (the same conversation is
+     *           the idempotent 200). MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being
+     *           stored; retry later
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
     router.post('/api/v1/messages', auth, validateSend(), async (req, res) => {
@@ -520,8 +524,14 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * /api/v1/messages/{messageId}/recall:
      *   post:
      *     tags: [Messages]
-     *     summary: Recall a message (sender within messages.recallSeconds, or a group owner/admin any time)
-     *     description: The seq stays, the content is removed from storage; everyone in the conversation gets `message.recalled`, muted or not (muting stops only `message` pushes; in w:world everyone who joined it).
+     *     summary: Recall a message (own within messages.recallSeconds; in groups, a lower role's any time)
+     *     description: >
+     *       Anyone may recall their own message within messages.recallSeconds (then 409 RECALL_WINDOW_PASSED,
+     *       whatever their role). In a group, the owner may also recall admins' and members' messages, and
+     *       admins plain members' (and former members') messages, at any time; nobody but the owner recalls
+     *       the owner's, and an admin never recalls another admin's (403 FORBIDDEN). The seq stays, the
+     *       content is removed from storage; everyone in the conversation gets `message.recalled`, muted or
+     *       not (muting stops only `message` pushes; in w:world everyone who joined it).
      *     parameters:
      *       - { in: path, name: messageId, required: true, schema: { type: string } }
      *     responses:
@@ -529,7 +539,9 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: the recalled message
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Message' } } }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       403:
+     *         description: FORBIDDEN — not your message, and your group role is not above the sender's
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       404:
      *         description: MESSAGE_NOT_FOUND (also for messages of conversations you cannot see)
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }

@@ -61,6 +61,8 @@ export interface MessagesDeps {
   logger: Logger;
   recallSeconds: number;
   worldEnabled: boolean;
+  /** The current time in milliseconds (the recall window is measured with it); `Date.now` by default. */
+  now?: () => number;
   /** The social graph's rules; until wired, private and group conversations answer 503. */
   social?: SocialPolicy;
   /** Pushes events; until wired, nothing is pushed (clients still recover by paging). */
@@ -96,6 +98,13 @@ function decodeChatListCursor(cursor: string): SummaryPosition {
       ? { pinned: value[0] === 1, lastActivityAt: new Date(value[1] as number), conversationId: value[2] }
       : null,
   );
+}
+
+const RANK: Record<GroupRole, number> = { owner: 3, admin: 2, member: 1 };
+
+/** A group role's rank; a former member ranks below every member. */
+function rank(role: GroupRole | null): number {
+  return role ? RANK[role] : 0;
 }
 
 /** Turns a stored message into the contract's object. */
@@ -325,25 +334,16 @@ export class MessagesService implements FriendshipHooks {
     await this.deps.store.setFlag(userId, ref.id, 'muted', muted);
   }
 
-  /** Recalls a message: the sender within the window, or a group owner/admin at any time. */
+  /**
+   * Recalls a message. Its sender may, within `recallSeconds` (RECALL_WINDOW_PASSED after). In a group, the
+   * owner and admins may also recall at any time the messages of members below them: admins those of plain
+   * members (and of former members), the owner those of admins too; nobody but the owner recalls the owner's.
+   */
   async recall(userId: string, messageId: string): Promise<MessageView> {
     const message = await this.visibleMessage(userId, messageId);
     const ref = this.parse(message.conversationId);
     if (message.status === 'recalled') return toMessageView(message);
-    let role: GroupRole | null = null;
-    if (ref.kind === 'group') role = await this.social.groupRole(ref.groupId, userId);
-    const moderator = role === 'owner' || role === 'admin';
-    if (!moderator) {
-      if (message.senderId !== userId) {
-        throw new ForbiddenError('Only the sender or a group owner or admin may recall this message');
-      }
-      if (Date.now() - message.createdAt.getTime() >= this.deps.recallSeconds * 1000) {
-        throw new ConflictError(
-          `Messages can be recalled within ${this.deps.recallSeconds} seconds`,
-          'RECALL_WINDOW_PASSED',
-        );
-      }
-    }
+    await this.assertCanRecall(userId, message, ref);
     const recalled = await this.deps.store.recall(message.id);
     if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
     // Everyone in the conversation, muted or not (muting stops only `message` pushes): clients must drop the
@@ -357,6 +357,29 @@ export class MessagesService implements FriendshipHooks {
       data: { conversationId: ref.id, messageId: message.id, seq: message.seq },
     });
     return toMessageView(recalled);
+  }
+
+  private async assertCanRecall(userId: string, message: StoredMessage, ref: ConversationRef): Promise<void> {
+    if (message.senderId === userId) {
+      const now = this.deps.now ? this.deps.now() : Date.now();
+      if (now - message.createdAt.getTime() >= this.deps.recallSeconds * 1000) {
+        throw new ConflictError(
+          `Messages can be recalled within ${this.deps.recallSeconds} seconds`,
+          'RECALL_WINDOW_PASSED',
+        );
+      }
+      return;
+    }
+    if (ref.kind === 'group') {
+      const [mine, theirs] = await Promise.all([
+        this.social.groupRole(ref.groupId, userId),
+        this.social.groupRole(ref.groupId, message.senderId),
+      ]);
+      if ((mine === 'owner' || mine === 'admin') && rank(mine) > rank(theirs)) return;
+    }
+    throw new ForbiddenError(
+      "Only the sender, or a group's owner or admin above the sender's role, may recall this message",
+    );
   }
 
   /** Hides a message for the caller only. */

@@ -3,6 +3,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { isMongoDuplicateKey } from '../../infra/mongo';
 import { newId } from '../../shared/ids';
 import {
+  alreadyStored,
   AppendInProgressError,
   pageSummaries,
   type AppendResult,
@@ -204,7 +205,7 @@ export class MongoMessageStore implements MessageStore {
 
   async append(input: NewMessage): Promise<AppendResult> {
     const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-    if (original) return { message: original, existing: true };
+    if (original) return alreadyStored(input, original);
     if (input.participants?.length) {
       await Promise.all(input.participants.map((u) => this.ensureState(u, input.conversationId)));
     }
@@ -216,7 +217,7 @@ export class MongoMessageStore implements MessageStore {
     const finished = await this.findByClientMsgId(input.senderId, input.clientMsgId);
     if (finished) {
       await this.claims.deleteOne({ _id: key, messageId: id });
-      return { message: finished, existing: true };
+      return alreadyStored(input, finished);
     }
 
     const doc: MessageDoc = {
@@ -244,7 +245,8 @@ export class MongoMessageStore implements MessageStore {
 
   /**
    * Takes the (senderId, clientMsgId) claim. Returns null when this request owns it; otherwise the
-   * original message once it is stored, or throws AppendInProgressError while its owner is still working.
+   * original message once it is stored (`alreadyStored`), or throws AppendInProgressError while its owner is
+   * still working.
    */
   private async claim(input: NewMessage, messageId: string): Promise<AppendResult | null> {
     const key = claimKey(input.senderId, input.clientMsgId);
@@ -257,7 +259,7 @@ export class MongoMessageStore implements MessageStore {
       }
       for (let i = 0; i < CLAIM_WAIT_STEPS; i++) {
         const original = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-        if (original) return { message: original, existing: true };
+        if (original) return alreadyStored(input, original);
         await sleep(CLAIM_WAIT_MS);
       }
       const holder = await this.claims.findById(key).lean<ClaimDoc>();
@@ -508,26 +510,79 @@ export class MongoMessageStore implements MessageStore {
       query,
     );
     if (!convs.length) return [];
-    const own = await Promise.all(
-      convs.map((c) =>
-        c.lastSeq > c.state.readSeq
-          ? this.messages.countDocuments({
-              conversationId: c.id,
-              senderId: userId,
-              seq: { $gt: c.state.readSeq },
-            })
-          : Promise.resolve(0),
+    const [lastVisible, own, hidden] = await Promise.all([
+      this.lastVisible(userId, convs),
+      Promise.all(
+        convs.map((c) =>
+          c.lastSeq > c.state.readSeq
+            ? this.messages.countDocuments({
+                conversationId: c.id,
+                senderId: userId,
+                seq: { $gt: c.state.readSeq },
+              })
+            : Promise.resolve(0),
+        ),
       ),
-    );
+      this.hiddenUnread(
+        userId,
+        convs.filter((c) => c.lastSeq > c.state.readSeq),
+      ),
+    ]);
     return convs.map((c, i) => ({
       conversationId: c.id,
       lastSeq: c.lastSeq,
       lastActivityAt: c.lastActivityAt,
-      lastMessage: toMessage(c.last),
+      lastMessage: lastVisible.get(c.id) ?? null,
       readSeq: c.state.readSeq,
-      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - own[i]),
+      // Unread: lastSeq - readSeq, less the user's own messages and the others' messages they hid after it.
+      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - own[i] - (hidden.get(c.id) ?? 0)),
       pinned: c.state.pinned,
       muted: c.state.muted,
     }));
+  }
+
+  /**
+   * The last message the user still sees per conversation: its last one unless they hid it (one lookup of
+   * the hides for all of them); otherwise the latest visible one after their cleared seq, or none.
+   */
+  private async lastVisible(
+    userId: string,
+    convs: Array<{ id: string; last: MessageDoc }>,
+  ): Promise<Map<string, StoredMessage>> {
+    const hidden = await this.hides
+      .find({ _id: { $in: convs.map((c) => stateKey(userId, c.last._id)) } }, { messageId: 1 })
+      .lean<HideDoc[]>();
+    const hiddenIds = new Set(hidden.map((h) => h.messageId));
+    const out = new Map<string, StoredMessage>();
+    await Promise.all(
+      convs.map(async (c) => {
+        if (!hiddenIds.has(c.last._id)) out.set(c.id, toMessage(c.last));
+        else {
+          const [visible] = await this.page(c.id, { limit: 1, viewerId: userId });
+          if (visible) out.set(c.id, visible);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Per conversation, how many messages of others after the user's readSeq the user hid. */
+  private async hiddenUnread(
+    userId: string,
+    convs: Array<{ id: string; state: ConversationState }>,
+  ): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (!convs.length) return counts;
+    const hides = await this.hides
+      .find({
+        $or: convs.map((c) => ({ userId, conversationId: c.id, seq: { $gt: c.state.readSeq } })),
+      })
+      .lean<HideDoc[]>();
+    if (!hides.length) return counts;
+    const others = await this.messages
+      .find({ _id: { $in: hides.map((h) => h.messageId) }, senderId: { $ne: userId } }, { conversationId: 1 })
+      .lean<MessageDoc[]>();
+    for (const m of others) counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
+    return counts;
   }
 }

@@ -13,6 +13,7 @@ import {
   type AppendBatchOptions,
 } from './messages.append-batch.mysql';
 import {
+  alreadyStored,
   pageSummaries,
   type AppendResult,
   type ConversationState,
@@ -50,6 +51,11 @@ interface StateRow extends RowDataPacket {
 
 const MESSAGE_COLUMNS =
   'id, conversation_id, seq, sender_id, type, content, client_msg_id, status, created_at';
+const M_COLUMNS = MESSAGE_COLUMNS.split(', ')
+  .map((c) => `m.${c}`)
+  .join(', ');
+/** Leaves out the messages that the user (the parameter) hid for themself. */
+const NOT_HIDDEN = 'NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = ? AND h.message_id = m.id)';
 const FLAG_COLUMNS: Record<StateFlag, string> = { pinned: 'pinned', muted: 'muted', silenced: 'silenced' };
 const DEADLOCK_RETRIES = 5;
 const ENSURED_MAX = 100_000;
@@ -181,7 +187,7 @@ export class MysqlMessageStore implements MessageStore {
         if (isDuplicateKey(err)) {
           // A concurrent request with the same clientMsgId committed first; ours rolled back, counter included.
           const winner = await this.findByClientMsgId(input.senderId, input.clientMsgId);
-          if (winner) return { message: winner, existing: true };
+          if (winner) return alreadyStored(input, winner);
         }
         if (isDeadlock(err) && attempt < DEADLOCK_RETRIES) continue;
         throw err;
@@ -224,7 +230,7 @@ export class MysqlMessageStore implements MessageStore {
         'm.seq > COALESCE((SELECT uc.cleared_seq FROM user_conversations uc WHERE uc.user_id = ? AND uc.conversation_id = ?), 0)',
       );
       params.push(q.viewerId, conversationId);
-      where.push('NOT EXISTS (SELECT 1 FROM message_hides h WHERE h.user_id = ? AND h.message_id = m.id)');
+      where.push(NOT_HIDDEN);
       params.push(q.viewerId);
     }
     let ascending = false;
@@ -238,9 +244,7 @@ export class MysqlMessageStore implements MessageStore {
     }
     params.push(q.limit);
     const [rows] = await this.pool.query<MessageRow[]>(
-      `SELECT ${MESSAGE_COLUMNS.split(', ')
-        .map((c) => `m.${c}`)
-        .join(', ')} FROM messages m WHERE ${where.join(' AND ')}
+      `SELECT ${M_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
        ORDER BY m.seq ${ascending ? 'ASC' : 'DESC'} LIMIT ?`,
       params,
     );
@@ -415,13 +419,31 @@ export class MysqlMessageStore implements MessageStore {
     );
     if (!convs.length) return [];
 
+    // The last message the user still sees: the conversation's last one unless they hid it; only for the
+    // lines whose last message is hidden, a second query finds the latest visible one (after cleared_seq).
     const [lastRows] = await this.pool.query<MessageRow[]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${convs.map(() => '(conversation_id = ? AND seq = ?)').join(' OR ')}`,
-      convs.flatMap((c) => [c.id, c.lastSeq]),
+      `SELECT ${M_COLUMNS} FROM messages m
+        WHERE (${convs.map(() => '(m.conversation_id = ? AND m.seq = ?)').join(' OR ')}) AND ${NOT_HIDDEN}`,
+      [...convs.flatMap((c) => [c.id, c.lastSeq]), userId],
     );
     const lastById = new Map(lastRows.map((r) => [r.conversation_id, toMessage(r)]));
+    const hiddenLast = convs.filter((c) => !lastById.has(c.id));
+    if (hiddenLast.length) {
+      const [visibleRows] = await this.pool.query<MessageRow[]>(
+        hiddenLast
+          .map(
+            () => `(SELECT ${M_COLUMNS} FROM messages m WHERE m.conversation_id = ? AND m.seq > ? AND ${NOT_HIDDEN}
+                    ORDER BY m.seq DESC LIMIT 1)`,
+          )
+          .join(' UNION ALL '),
+        hiddenLast.flatMap((c) => [c.id, c.state.clearedSeq, userId]),
+      );
+      for (const r of visibleRows) lastById.set(r.conversation_id, toMessage(r));
+    }
+    // Unread: lastSeq - readSeq, less the user's own messages and the others' messages they hid after readSeq.
     const pending = convs.filter((c) => c.lastSeq > c.state.readSeq);
     const own = new Map<string, number>();
+    const hidden = new Map<string, number>();
     if (pending.length) {
       const [ownRows] = await this.pool.query<RowDataPacket[]>(
         `SELECT conversation_id, COUNT(*) AS n FROM messages
@@ -430,6 +452,14 @@ export class MysqlMessageStore implements MessageStore {
         pending.flatMap((c) => [c.id, userId, c.state.readSeq]),
       );
       for (const r of ownRows) own.set(String(r.conversation_id), Number(r.n));
+      const [hiddenRows] = await this.pool.query<RowDataPacket[]>(
+        `SELECT h.conversation_id, COUNT(*) AS n FROM message_hides h JOIN messages m ON m.id = h.message_id
+          WHERE h.user_id = ? AND (${pending.map(() => '(h.conversation_id = ? AND h.seq > ?)').join(' OR ')})
+            AND m.sender_id <> ?
+          GROUP BY h.conversation_id`,
+        [userId, ...pending.flatMap((c) => [c.id, c.state.readSeq]), userId],
+      );
+      for (const r of hiddenRows) hidden.set(String(r.conversation_id), Number(r.n));
     }
     return convs.map((c) => ({
       conversationId: c.id,
@@ -437,7 +467,7 @@ export class MysqlMessageStore implements MessageStore {
       lastActivityAt: c.lastActivityAt,
       lastMessage: lastById.get(c.id) ?? null,
       readSeq: c.state.readSeq,
-      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - (own.get(c.id) ?? 0)),
+      unreadCount: Math.max(0, c.lastSeq - c.state.readSeq - (own.get(c.id) ?? 0) - (hidden.get(c.id) ?? 0)),
       pinned: c.state.pinned,
       muted: c.state.muted,
     }));

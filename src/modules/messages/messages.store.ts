@@ -98,12 +98,37 @@ export class AppendInProgressError extends AppError {
   }
 }
 
+/** Thrown when a sender reuses the clientMsgId of a message they stored in another conversation. */
+export class ClientMsgIdReusedError extends AppError {
+  constructor() {
+    super(
+      'CLIENT_MSG_ID_REUSED',
+      409,
+      'This clientMsgId is already used by one of your messages in another conversation; use a new one',
+    );
+  }
+}
+
+/**
+ * `append`'s answer when a message is already stored under the input's (senderId, clientMsgId): the original
+ * when it belongs to the same conversation (an idempotent retry), else CLIENT_MSG_ID_REUSED, so the new
+ * message is refused rather than silently answered with another one.
+ */
+export function alreadyStored(input: NewMessage, original: StoredMessage): AppendResult {
+  if (original.conversationId !== input.conversationId) throw new ClientMsgIdReusedError();
+  return { message: original, existing: true };
+}
+
 /**
  * Message storage. Every implementation passes `test/messages/store.contract.ts`:
  * seq starts at 1 per conversation and has no gaps under concurrency; (senderId, clientMsgId) is unique.
  */
 export interface MessageStore {
-  /** Stores a message with the conversation's next seq; a repeated (senderId, clientMsgId) returns the original. */
+  /**
+   * Stores a message with the conversation's next seq; a repeated (senderId, clientMsgId) returns the
+   * original when it is in the same conversation, and throws ClientMsgIdReusedError (storing nothing) when it
+   * is in another (`alreadyStored`).
+   */
   append(message: NewMessage): Promise<AppendResult>;
   /** The message with this id; null when none. */
   findById(id: string): Promise<StoredMessage | null>;
