@@ -39,6 +39,14 @@ const birthDate = body('birthDate')
   .custom((v: string) => v >= '1900-01-01' && v <= new Date().toISOString().slice(0, 10))
   .withMessage('must be between 1900-01-01 and today');
 
+/** The username format, on registration and on login alike (the login throttle relies on it). */
+function usernameField() {
+  return requiredString('username', 3, 32)
+    .bail()
+    .matches(USERNAME_RE)
+    .withMessage('may contain only letters, digits, _ . -');
+}
+
 const captchaFields = [optionalString('captchaId', 1, 64), optionalString('captchaCode', 1, 16)];
 
 function clientIp(req: Request): string {
@@ -141,10 +149,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
     router.post(
       '/api/v1/auth/register',
       validate(
-        requiredString('username', 3, 32)
-          .bail()
-          .matches(USERNAME_RE)
-          .withMessage('may contain only letters, digits, _ . -'),
+        usernameField(),
         requiredString('password', 1, 128),
         optionalString('nickname', 1, 64)
           .bail()
@@ -185,7 +190,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *             required: [username, password]
      *             additionalProperties: false
      *             properties:
-     *               username: { type: string }
+     *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: "any letter case; anything else is 400 VALIDATION_FAILED" }
      *               password: { type: string }
      *               captchaId: { type: string }
      *               captchaCode: { type: string }
@@ -200,7 +205,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      */
     router.post(
       '/api/v1/auth/login',
-      validate(requiredString('username', 1, 64), requiredString('password', 1, 128), ...captchaFields),
+      validate(usernameField(), requiredString('password', 1, 128), ...captchaFields),
       async (req, res) => {
         const ip = clientIp(req);
         await deps.limits.login.consume(ip);

@@ -29,7 +29,8 @@ export class RateLimit {
 
 /**
  * Failed logins per (username, client address). Counting per pair means nobody can force the captcha
- * on someone else's logins from their own address, and no account is ever locked.
+ * on someone else's logins from their own address, and no account is ever locked. The username is
+ * counted under `usernameKey`, so every spelling the database matches to one account shares one count.
  */
 export class LoginFailures {
   constructor(
@@ -58,9 +59,17 @@ export class LoginFailures {
 
   private key(username: string, ip: string): string {
     const h = createHash('sha256')
-      .update(`${username.toLowerCase()}\n${ip}`)
+      .update(`${usernameKey(username)}\n${ip}`)
       .digest('base64url')
       .slice(0, 22);
     return this.keys.key('auth', 'login-fail', h);
   }
+}
+
+/**
+ * The name under which the database finds an account: usernames are ASCII (`USERNAME_RE`), and among those
+ * characters the column's collation (utf8mb4_unicode_ci) folds letter case only.
+ */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
 }
