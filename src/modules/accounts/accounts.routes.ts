@@ -3,6 +3,7 @@ import { body, query } from 'express-validator';
 import { validate } from '../../shared/validation';
 import {
   idParam,
+  lengthIn,
   limitOf,
   optionalString,
   optionalUrl,
@@ -378,13 +379,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       '/api/v1/users',
       auth,
       validate(
-        query('q')
-          .isString()
-          .withMessage('is required')
-          .bail()
-          .trim()
-          .isLength({ min: 1, max: 64 })
-          .withMessage('must be 1-64 characters'),
+        lengthIn(query('q').isString().withMessage('is required').bail().trim(), 1, 64),
         ...pageQuery(100),
         query('cursor')
           .optional()
