@@ -1,5 +1,6 @@
 import type { Request, Router } from 'express';
 import { body, query } from 'express-validator';
+import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import {
   idParam,
@@ -13,14 +14,13 @@ import {
 import { authOf, requireAuth } from './auth.middleware';
 import type { AccountsService } from './accounts.service';
 import type { CaptchaService } from './captcha.service';
-import type { RateLimit } from './login-throttle';
 import type { TokenService } from './tokens';
 
 export interface AccountsRoutesDeps {
   accounts: AccountsService;
   captcha: CaptchaService;
   tokens: TokenService;
-  limits: { login: RateLimit; register: RateLimit; captcha: RateLimit };
+  limits: { login: Limiter; register: Limiter; captcha: Limiter; profileChanges: Limiter };
 }
 
 const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -267,6 +267,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *       200: { description: the updated user, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
      *       400: { $ref: '#/components/responses/BadRequest' }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      */
     router.get('/api/v1/users/me', auth, async (req, res) => {
       res.json(await deps.accounts.me(authOf(req).userId));
@@ -290,6 +291,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
           .isIn(PRESENCES)
           .withMessage(`must be one of ${PRESENCES.join(', ')}`),
       ),
+      limitPerUser(deps.limits.profileChanges),
       async (req, res) => {
         const b = req.body as Record<string, string | null | undefined>;
         res.json(

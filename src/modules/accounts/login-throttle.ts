@@ -1,31 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis, RedisKeys } from '../../infra/redis';
-import { RateLimitedError } from '../../shared/errors';
-
-/** A fixed-window limiter per key (client address) that throws RATE_LIMITED with Retry-After. */
-export class RateLimit {
-  private readonly limiter: RateLimiterRedis;
-
-  constructor(redis: Redis, keys: RedisKeys, name: string, pointsPerMinute: number) {
-    this.limiter = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: keys.key('rl', name),
-      points: Math.max(1, pointsPerMinute),
-      duration: 60,
-    });
-  }
-
-  /** Counts one attempt for `key`; throws RATE_LIMITED when over the limit. */
-  async consume(key: string): Promise<void> {
-    try {
-      await this.limiter.consume(key);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw new RateLimitedError(err.msBeforeNext / 1000);
-      throw err;
-    }
-  }
-}
 
 /**
  * Failed logins per (username, client address). Counting per pair means nobody can force the captcha
