@@ -13,7 +13,8 @@ import { Metrics } from './shared/metrics';
 import { AccountsService } from './modules/accounts/accounts.service';
 import { MysqlAccountsStore } from './modules/accounts/accounts.store.mysql';
 import { CaptchaService } from './modules/accounts/captcha.service';
-import { LoginFailures, RateLimit } from './modules/accounts/login-throttle';
+import { LoginFailures } from './modules/accounts/login-throttle';
+import { RedisRateLimiter } from './shared/rate-limit';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
@@ -154,20 +155,40 @@ export async function startInstance(
   messages.setGroupDirectory(groups);
   friends.setHooks(messages);
 
+  const rl = config.rateLimit;
+  const limiter = (name: string, points: number, seconds: number) =>
+    new RedisRateLimiter(redis.command, redis.keys, name, { points, seconds });
+  const messageLimits = {
+    messages: limiter('messages', rl.messagesPerSecond, 1),
+    // One event per interval: a single point that refills when the interval ends.
+    typing: limiter('typing', rl.typingIntervalSeconds > 0 ? 1 : 0, rl.typingIntervalSeconds),
+  };
   const modules: RouteModule[] = [
     accountsRoutes({
       accounts,
       captcha,
       tokens,
       limits: {
-        login: new RateLimit(redis.command, redis.keys, 'login', config.rateLimit.loginPerMinute),
-        register: new RateLimit(redis.command, redis.keys, 'register', config.rateLimit.registerPerMinute),
-        captcha: new RateLimit(redis.command, redis.keys, 'captcha', config.rateLimit.captchaPerMinute),
+        login: limiter('login', rl.loginPerMinute, 60),
+        register: limiter('register', rl.registerPerMinute, 60),
+        captcha: limiter('captcha', rl.captchaPerMinute, 60),
+        profileChanges: limiter('profile', rl.profileChangesPerMinute, 60),
       },
     }),
-    friendsRoutes({ friends, tokens }),
-    groupsRoutes({ groups, tokens }),
-    messagesRoutes({ messages, tokens }),
+    friendsRoutes({
+      friends,
+      tokens,
+      limits: { friendRequests: limiter('friend-requests', rl.friendRequestsPerMinute, 60) },
+    }),
+    groupsRoutes({
+      groups,
+      tokens,
+      limits: {
+        groupCreations: limiter('group-creations', rl.groupCreationsPerMinute, 60),
+        joinRequests: limiter('join-requests', rl.joinRequestsPerMinute, 60),
+      },
+    }),
+    messagesRoutes({ messages, tokens, limits: messageLimits }),
   ];
 
   let federation: Federation | null = null;
@@ -207,7 +228,7 @@ export async function startInstance(
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
   messages.setDelivery(gateway.delivery);
-  registerMessageFrames(gateway.frames, messages);
+  registerMessageFrames(gateway.frames, messages, messageLimits);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
 

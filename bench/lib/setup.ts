@@ -61,7 +61,7 @@ export interface BenchServer {
 
 /**
  * Starts the server (database `jim_bench` dropped and recreated, Redis prefix `jimbench:` cleared,
- * captcha off, rate limits lifted) or uses `--url`. Options: `--store mysql|mongo`, `--workers N`
+ * captcha off, rate limits lifted (the per-user ones still counted, only high)) or uses `--url`. Options: `--store mysql|mongo`, `--workers N`
  * (SERVER_WORKERS), `--pool N` (MYSQL_POOL_SIZE), `--cpu-prof` (profiles into bench/results/profiles/).
  */
 export async function benchServer(extraEnv: Record<string, string> = {}): Promise<BenchServer> {
@@ -94,6 +94,12 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
     CAPTCHA_ENABLED: 'false',
     RATE_LIMIT_REGISTER_PER_MINUTE: '100000000',
     RATE_LIMIT_LOGIN_PER_MINUTE: '100000000',
+    RATE_LIMIT_MESSAGES_PER_SECOND: '100000000',
+    RATE_LIMIT_FRIEND_REQUESTS_PER_MINUTE: '100000000',
+    RATE_LIMIT_JOIN_REQUESTS_PER_MINUTE: '100000000',
+    RATE_LIMIT_GROUP_CREATIONS_PER_MINUTE: '100000000',
+    RATE_LIMIT_PROFILE_CHANGES_PER_MINUTE: '100000000',
+    RATE_LIMIT_TYPING_INTERVAL_SECONDS: '0',
     WS_FRAMES_PER_SECOND: '1000000',
     WS_MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
     LOG_LEVEL: 'warn',

@@ -29,7 +29,17 @@ export interface Config {
     loginFailureWindowSeconds: number;
   };
   captcha: { enabled: boolean; ttlSeconds: number };
-  rateLimit: { loginPerMinute: number; registerPerMinute: number; captchaPerMinute: number };
+  rateLimit: {
+    loginPerMinute: number;
+    registerPerMinute: number;
+    captchaPerMinute: number;
+    messagesPerSecond: number;
+    friendRequestsPerMinute: number;
+    joinRequestsPerMinute: number;
+    groupCreationsPerMinute: number;
+    profileChangesPerMinute: number;
+    typingIntervalSeconds: number;
+  };
   log: { level: string };
   ws: {
     maxFrameBytes: number;

@@ -288,6 +288,42 @@ export const schema = {
       default: 120,
       env: 'RATE_LIMIT_CAPTCHA_PER_MINUTE',
     },
+    messagesPerSecond: {
+      doc: 'Messages a user may send per second, REST and WebSocket together (0: no limit).',
+      format: 'count',
+      default: 10,
+      env: 'RATE_LIMIT_MESSAGES_PER_SECOND',
+    },
+    friendRequestsPerMinute: {
+      doc: 'Friend requests a user may send per minute (0: no limit).',
+      format: 'count',
+      default: 20,
+      env: 'RATE_LIMIT_FRIEND_REQUESTS_PER_MINUTE',
+    },
+    joinRequestsPerMinute: {
+      doc: 'Group joins and join requests a user may make per minute (0: no limit).',
+      format: 'count',
+      default: 20,
+      env: 'RATE_LIMIT_JOIN_REQUESTS_PER_MINUTE',
+    },
+    groupCreationsPerMinute: {
+      doc: 'Groups a user may create per minute (0: no limit).',
+      format: 'count',
+      default: 5,
+      env: 'RATE_LIMIT_GROUP_CREATIONS_PER_MINUTE',
+    },
+    profileChangesPerMinute: {
+      doc: 'Profile changes (PATCH /users/me) a user may make per minute (0: no limit).',
+      format: 'count',
+      default: 30,
+      env: 'RATE_LIMIT_PROFILE_CHANGES_PER_MINUTE',
+    },
+    typingIntervalSeconds: {
+      doc: "A user's typing events in one conversation pass at most once per this many seconds; extra ones are dropped (0: all pass).",
+      format: 'count',
+      default: 3,
+      env: 'RATE_LIMIT_TYPING_INTERVAL_SECONDS',
+    },
   },
   log: {
     level: { doc: 'Log level.', format: 'log-level', default: 'info', env: 'LOG_LEVEL' },

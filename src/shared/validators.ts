@@ -1,4 +1,5 @@
 import { body, param, query, type ValidationChain } from 'express-validator';
+import { codePointsWithin } from './text';
 
 /** A decimal id as used for users, groups and requests. */
 export const ID_RE = /^[1-9]\d{0,18}$/;
@@ -14,7 +15,8 @@ export function pageQuery(max = 100): ValidationChain[] {
     query('cursor')
       .optional()
       .isString()
-      .isLength({ min: 1, max: 512 })
+      // A search cursor holds a nickname: 64 code points of up to 6 bytes of JSON each, in base64.
+      .isLength({ min: 1, max: 1024 })
       .withMessage('must be a cursor from a previous page'),
     query('limit')
       .optional()
@@ -32,39 +34,42 @@ export function limitOf(value: unknown, fallback = 20): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-/** A required string body field of bounded length. */
+/** Adds a length check in code points to a chain that has checked for a string. */
+export function lengthIn(
+  chain: ValidationChain,
+  min: number,
+  max: number,
+  message = `must be ${min}-${max} characters`,
+): ValidationChain {
+  return chain.custom((v: string) => codePointsWithin(v, min, max)).withMessage(message);
+}
+
+/** A required string body field of bounded length (in code points, as the database counts). */
 export function requiredString(field: string, min: number, max: number): ValidationChain {
-  return body(field)
+  const chain = body(field)
     .exists({ values: 'null' })
     .withMessage('is required')
     .bail()
     .isString()
     .withMessage('must be a string')
-    .bail()
-    .isLength({ min, max })
-    .withMessage(`must be ${min}-${max} characters`);
+    .bail();
+  return lengthIn(chain, min, max);
 }
 
-/** An optional string body field of bounded length (null allowed when `nullable`). */
+/** An optional string body field of bounded length in code points (null allowed when `nullable`). */
 export function optionalString(field: string, min: number, max: number, nullable = false): ValidationChain {
-  return body(field)
+  const chain = body(field)
     .optional({ values: nullable ? 'null' : 'undefined' })
     .isString()
     .withMessage('must be a string')
-    .bail()
-    .isLength({ min, max })
-    .withMessage(`must be ${min}-${max} characters`);
+    .bail();
+  return lengthIn(chain, min, max);
 }
 
-/** An optional http(s) URL of bounded length (null allowed). */
+/** An optional http(s) URL of bounded length in code points (null allowed). */
 export function optionalUrl(field: string, max = 1024): ValidationChain {
-  return body(field)
-    .optional({ values: 'null' })
-    .isString()
-    .withMessage('must be a string')
-    .bail()
-    .isLength({ max })
-    .withMessage(`must be at most ${max} characters`)
+  const chain = body(field).optional({ values: 'null' }).isString().withMessage('must be a string').bail();
+  return lengthIn(chain, 0, max, `must be at most ${max} characters`)
     .bail()
     .isURL({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
     .withMessage('must be an http or https URL');

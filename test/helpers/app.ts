@@ -17,7 +17,19 @@ export function isolation(): { mysqlUrl: string; prefix: string; database: strin
   return { mysqlUrl: u.toString(), prefix: `jimt:${tag}:`, database: `jim_t_${tag}` };
 }
 
-/** Test config: port 0, silent logs, captcha off unless asked, its own database and prefix. */
+/** Per-user write limits high enough that no suite is throttled; rate-limit tests pass their own. */
+const LIFTED_WRITE_LIMITS = {
+  messagesPerSecond: 1_000_000,
+  friendRequestsPerMinute: 1_000_000,
+  joinRequestsPerMinute: 1_000_000,
+  groupCreationsPerMinute: 1_000_000,
+  profileChangesPerMinute: 1_000_000,
+};
+
+/**
+ * Test config: port 0, silent logs, captcha off unless asked, per-user write limits lifted unless asked, its
+ * own database and prefix.
+ */
 export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation()): Config {
   return loadConfig({
     env: { NODE_ENV: 'test' },
@@ -27,6 +39,7 @@ export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation(
         mysql: { url: iso.mysqlUrl, poolSize: 5 },
         redis: { url: BASE_REDIS, prefix: iso.prefix },
         captcha: { enabled: false },
+        rateLimit: LIFTED_WRITE_LIMITS,
         log: { level: process.env.TEST_LOG_LEVEL || 'silent' },
       },
       overrides as Record<string, unknown>,

@@ -289,10 +289,12 @@ describe('accounts (captcha off)', () => {
       expectError(await login(u.username), 401, 'INVALID_CREDENTIALS');
     });
 
-    it('treats SQL in the username as a plain unknown username', async () => {
+    it('refuses a username outside the username format with 400, checking no password', async () => {
       await registerUser(app);
-      for (const username of ["' OR '1'='1", "admin'--", '%', '_']) {
-        expectError(await login(username, "' OR '1'='1"), 401, 'INVALID_CREDENTIALS');
+      for (const username of ["' OR '1'='1", "admin'--", '%', '_', '%%%', 'a_%']) {
+        const res = await login(username, "' OR '1'='1");
+        expectError(res, 400, 'VALIDATION_FAILED');
+        expect(res.body.error.details).toEqual([{ field: 'username', message: expect.any(String) }]);
       }
     });
 
@@ -880,6 +882,42 @@ describe('accounts (captcha on)', () => {
         );
       }
       expect((await login({ username, password: PASSWORD, ...(await newCaptcha(app)) })).status).toBe(200);
+    });
+
+    it('counts every spelling that finds the account as one username', async () => {
+      const username = uname('s');
+      expect((await register(username)).status).toBe(201);
+      const spellings = [username, username.toUpperCase(), username[0].toUpperCase() + username.slice(1)];
+      for (const spelling of spellings) {
+        expectError(await login({ username: spelling, password: 'Wrong-pass1' }), 401, 'INVALID_CREDENTIALS');
+      }
+      for (const spelling of spellings) {
+        expectError(await login({ username: spelling, password: PASSWORD }), 400, 'CAPTCHA_REQUIRED');
+      }
+      // The database's collation would find the account under these too (trailing space, accents, other
+      // letter forms): they are not usernames at all, so they neither sign in nor get fresh tries.
+      const respelt = [
+        `${username} `,
+        `${username}\t`,
+        username.replace('s', 'ś'),
+        username.replace('s', 'ſ'),
+      ];
+      for (const spelling of respelt) {
+        for (const password of [PASSWORD, 'Wrong-pass1']) {
+          expectError(await login({ username: spelling, password }), 400, 'VALIDATION_FAILED');
+        }
+      }
+      expectError(await login({ username, password: PASSWORD }), 400, 'CAPTCHA_REQUIRED');
+    });
+
+    it('answers a respelt unknown username exactly like a respelt known one', async () => {
+      const known = uname('k');
+      expect((await register(known)).status).toBe(201);
+      const ghost = uname('g');
+      const a = await login({ username: `${known} `, password: 'Wrong-pass1' });
+      const b = await login({ username: `${ghost} `, password: 'Wrong-pass1' });
+      const strip = (body: { error: Record<string, unknown> }) => ({ ...body.error, requestId: undefined });
+      expect({ status: a.status, body: strip(a.body) }).toEqual({ status: b.status, body: strip(b.body) });
     });
 
     it('requires the captcha for an unknown username too, so it does not tell which names exist', async () => {

@@ -95,4 +95,21 @@ describe('plainValidSend', () => {
   it('takes the shortcut for a plain text send', () => {
     expect(plainValidSend(valid)).toBe(true);
   });
+
+  // 4000 code points of text, as the database and every other limit count, whatever their UTF-16 length.
+  it.each([
+    ['emoji', '😀'],
+    ['variation selectors', '\uFE0F'],
+    ['combining marks', '\u0301'],
+    ['surrogate pairs', '𝒜'],
+  ])('counts %s as the chains do: 4000 pass, 4001 do not', async (_label, unit) => {
+    for (const [n, ok] of [
+      [4000, true],
+      [4001, false],
+    ] as const) {
+      const data = { ...valid, content: { text: `a${unit.repeat(n - 1)}` } };
+      expect(plainValidSend(data)).toBe(ok);
+      expect(await chainsAccept({ body: data }, sendRules)).toBe(ok);
+    }
+  });
 });

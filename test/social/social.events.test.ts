@@ -229,6 +229,33 @@ describe('social events over the WebSocket', () => {
     await everyoneGets(unmuted);
   });
 
+  it('a PATCH that changes nothing sends no group.updated nor group.member_updated', async () => {
+    const [o, m] = await users(app, 2);
+    await befriend(app, o, m);
+    const g = await createGroup(app, o, { memberIds: [m.id], name: 'Same' });
+    const wm = await open(m.token);
+    const patch = async (path: string, body: object) => {
+      const res = await app.http
+        .patch(`/api/v1/groups/${g.id}${path}`)
+        .set('Authorization', bearer(o))
+        .send(body);
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    await patch('', { name: 'Same', joinPolicy: g.joinPolicy, maxMembers: g.maxMembers });
+    await patch('', {});
+    await patch(`/members/${o.id}`, {});
+    await patch(`/members/${m.id}`, { role: 'member' });
+    await patch(`/members/${m.id}`, { mutedUntil: null });
+    // A real change after the idle ones: it is the first event the member gets.
+    const renamed = await patch('', { name: 'Other' });
+    expect(await wm.next('group.updated')).toEqual({ groupId: g.id, group: renamed });
+    await patch(`/members/${m.id}`, { role: 'admin' });
+    const updated = await wm.next<{ member: { role: string } }>('group.member_updated');
+    expect(updated.member.role).toBe('admin');
+    expect(wm.types().filter((t) => t.startsWith('group.'))).toEqual([]);
+  });
+
   it('blocking (and unblocking) someone sends the blocked user no event at all', async () => {
     const [a, b] = await users(app, 2);
     await befriend(app, a, b);

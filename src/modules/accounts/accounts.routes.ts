@@ -1,8 +1,10 @@
 import type { Request, Router } from 'express';
 import { body, query } from 'express-validator';
+import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import {
   idParam,
+  lengthIn,
   limitOf,
   optionalString,
   optionalUrl,
@@ -12,14 +14,13 @@ import {
 import { authOf, requireAuth } from './auth.middleware';
 import type { AccountsService } from './accounts.service';
 import type { CaptchaService } from './captcha.service';
-import type { RateLimit } from './login-throttle';
 import type { TokenService } from './tokens';
 
 export interface AccountsRoutesDeps {
   accounts: AccountsService;
   captcha: CaptchaService;
   tokens: TokenService;
-  limits: { login: RateLimit; register: RateLimit; captcha: RateLimit };
+  limits: { login: Limiter; register: Limiter; captcha: Limiter; profileChanges: Limiter };
 }
 
 const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -38,6 +39,14 @@ const birthDate = body('birthDate')
   .bail()
   .custom((v: string) => v >= '1900-01-01' && v <= new Date().toISOString().slice(0, 10))
   .withMessage('must be between 1900-01-01 and today');
+
+/** The username format, on registration and on login alike (the login throttle relies on it). */
+function usernameField() {
+  return requiredString('username', 3, 32)
+    .bail()
+    .matches(USERNAME_RE)
+    .withMessage('may contain only letters, digits, _ . -');
+}
 
 const captchaFields = [optionalString('captchaId', 1, 64), optionalString('captchaCode', 1, 16)];
 
@@ -141,10 +150,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
     router.post(
       '/api/v1/auth/register',
       validate(
-        requiredString('username', 3, 32)
-          .bail()
-          .matches(USERNAME_RE)
-          .withMessage('may contain only letters, digits, _ . -'),
+        usernameField(),
         requiredString('password', 1, 128),
         optionalString('nickname', 1, 64)
           .bail()
@@ -185,7 +191,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *             required: [username, password]
      *             additionalProperties: false
      *             properties:
-     *               username: { type: string }
+     *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: "any letter case; anything else is 400 VALIDATION_FAILED" }
      *               password: { type: string }
      *               captchaId: { type: string }
      *               captchaCode: { type: string }
@@ -200,7 +206,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      */
     router.post(
       '/api/v1/auth/login',
-      validate(requiredString('username', 1, 64), requiredString('password', 1, 128), ...captchaFields),
+      validate(usernameField(), requiredString('password', 1, 128), ...captchaFields),
       async (req, res) => {
         const ip = clientIp(req);
         await deps.limits.login.consume(ip);
@@ -261,6 +267,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *       200: { description: the updated user, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
      *       400: { $ref: '#/components/responses/BadRequest' }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      */
     router.get('/api/v1/users/me', auth, async (req, res) => {
       res.json(await deps.accounts.me(authOf(req).userId));
@@ -284,6 +291,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
           .isIn(PRESENCES)
           .withMessage(`must be one of ${PRESENCES.join(', ')}`),
       ),
+      limitPerUser(deps.limits.profileChanges),
       async (req, res) => {
         const b = req.body as Record<string, string | null | undefined>;
         res.json(
@@ -373,13 +381,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       '/api/v1/users',
       auth,
       validate(
-        query('q')
-          .isString()
-          .withMessage('is required')
-          .bail()
-          .trim()
-          .isLength({ min: 1, max: 64 })
-          .withMessage('must be 1-64 characters'),
+        lengthIn(query('q').isString().withMessage('is required').bail().trim(), 1, 64),
         ...pageQuery(100),
         query('cursor')
           .optional()

@@ -8,6 +8,7 @@ import {
 import { Coalescer } from '../../shared/coalesce';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
 import type { Logger } from '../../shared/logger';
+import { codePointLength } from '../../shared/text';
 import { ID_RE } from '../../shared/validators';
 import type {
   AccountsStore,
@@ -279,7 +280,7 @@ function decodeSearchCursor(cursor: string): NicknamePosition {
     Array.isArray(value) &&
     value.length === 2 &&
     typeof value[0] === 'string' &&
-    value[0].length <= 64 &&
+    codePointLength(value[0]) <= 64 &&
     typeof value[1] === 'string' &&
     (value[1] === '0' || ID_RE.test(value[1]))
       ? { nickname: value[0], id: value[1] }

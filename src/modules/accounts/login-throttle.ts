@@ -1,35 +1,10 @@
 import { createHash } from 'node:crypto';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis, RedisKeys } from '../../infra/redis';
-import { RateLimitedError } from '../../shared/errors';
-
-/** A fixed-window limiter per key (client address) that throws RATE_LIMITED with Retry-After. */
-export class RateLimit {
-  private readonly limiter: RateLimiterRedis;
-
-  constructor(redis: Redis, keys: RedisKeys, name: string, pointsPerMinute: number) {
-    this.limiter = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: keys.key('rl', name),
-      points: Math.max(1, pointsPerMinute),
-      duration: 60,
-    });
-  }
-
-  /** Counts one attempt for `key`; throws RATE_LIMITED when over the limit. */
-  async consume(key: string): Promise<void> {
-    try {
-      await this.limiter.consume(key);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw new RateLimitedError(err.msBeforeNext / 1000);
-      throw err;
-    }
-  }
-}
 
 /**
  * Failed logins per (username, client address). Counting per pair means nobody can force the captcha
- * on someone else's logins from their own address, and no account is ever locked.
+ * on someone else's logins from their own address, and no account is ever locked. The username is
+ * counted under `usernameKey`, so every spelling the database matches to one account shares one count.
  */
 export class LoginFailures {
   constructor(
@@ -58,9 +33,17 @@ export class LoginFailures {
 
   private key(username: string, ip: string): string {
     const h = createHash('sha256')
-      .update(`${username.toLowerCase()}\n${ip}`)
+      .update(`${usernameKey(username)}\n${ip}`)
       .digest('base64url')
       .slice(0, 22);
     return this.keys.key('auth', 'login-fail', h);
   }
+}
+
+/**
+ * The name under which the database finds an account: usernames are ASCII (`USERNAME_RE`), and among those
+ * characters the column's collation (utf8mb4_unicode_ci) folds letter case only.
+ */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
 }

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { codePointsWithin } from '../../shared/text';
 
 const PARAMS = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 64;
@@ -42,9 +43,9 @@ export async function burnPasswordCheck(password: string): Promise<void> {
   await verifyPassword(password, await dummyHash);
 }
 
-/** True when the password has 8–128 chars and at least three of lower, upper, digit, symbol. */
+/** True when the password has 8–128 characters (code points) and at least three of lower, upper, digit, symbol. */
 export function isStrongPassword(password: string): boolean {
-  if (password.length < 8 || password.length > 128) return false;
+  if (!codePointsWithin(password, 8, 128)) return false;
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   return classes >= 3;
 }

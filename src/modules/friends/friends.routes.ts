@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import { body, query } from 'express-validator';
+import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import { ID_RE, idParam, limitOf, optionalString, pageQuery } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
@@ -9,6 +10,7 @@ import type { FriendsService } from './friends.service';
 export interface FriendsRoutesDeps {
   friends: FriendsService;
   tokens: TokenService;
+  limits: { friendRequests: Limiter };
 }
 
 const BOOL_VALUES = ['true', 'false', '1', '0'];
@@ -195,6 +197,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *       403: { description: BLOCKED, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       404: { description: USER_NOT_FOUND, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       409: { description: "ALREADY_FRIENDS, or REQUEST_PENDING when your earlier request still waits", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      *   get:
      *     tags: [Friends]
      *     summary: Pending requests to you (incoming, the default) or from you (outgoing), newest first
@@ -220,6 +223,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
         optionalString('message', 0, 500, true),
         optionalString('remark', 0, 64, true),
       ),
+      limitPerUser(deps.limits.friendRequests),
       async (req, res) => {
         const { userId } = authOf(req);
         const result = await friends.sendRequest(userId, {

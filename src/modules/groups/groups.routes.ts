@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import { body, query } from 'express-validator';
+import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import {
   ID_RE,
@@ -18,6 +19,7 @@ import type { GroupsService } from './groups.service';
 export interface GroupsRoutesDeps {
   groups: GroupsService;
   tokens: TokenService;
+  limits: { groupCreations: Limiter; joinRequests: Limiter };
 }
 
 const POLICIES = ['open', 'approval', 'invite'];
@@ -165,6 +167,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *       403: { description: "NOT_FRIENDS: details lists [{userId}] of the initial members who are not your friends. BLOCKED: details lists [{userId}] of the initial members with a block between you and them (either way)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       409: { description: "GROUP_FULL: more initial members than maxMembers allows", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      *   get:
      *     tags: [Groups]
      *     summary: Groups the caller is in, by group id
@@ -192,6 +195,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
         maxMembersField(),
         joinPolicyField(),
       ),
+      limitPerUser(deps.limits.groupCreations),
       async (req, res) => {
         const { userId } = authOf(req);
         const group = await groups.create(userId, {
@@ -319,11 +323,13 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       403: { description: "BANNED or INVITE_ONLY", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       404: { $ref: '#/components/responses/GroupNotFound' }
      *       409: { description: "GROUP_FULL or ALREADY_MEMBER", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      */
     router.post(
       '/api/v1/groups/:groupId/join',
       auth,
       validate(gid, optionalString('message', 0, 500, true)),
+      limitPerUser(deps.limits.joinRequests),
       async (req, res) => {
         const { userId } = authOf(req);
         const result = await groups.join(userId, String(req.params.groupId), textOrNull(req.body.message));

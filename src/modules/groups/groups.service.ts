@@ -165,7 +165,7 @@ export class GroupsService {
       throw new ConflictError('maxMembers cannot be below the current member count', 'MAX_MEMBERS_TOO_LOW');
     }
     const view = toGroup(outcome.group);
-    await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
+    if (outcome.changed) await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
     return view;
   }
 
@@ -303,7 +303,8 @@ export class GroupsService {
     if (changes.role !== undefined || changes.mutedUntil !== undefined)
       await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
-    await this.pushToMembers(groupId, 'group.member_updated', { groupId, member: view });
+    if (memberChanged(target, updated))
+      await this.pushToMembers(groupId, 'group.member_updated', { groupId, member: view });
     return view;
   }
 
@@ -573,4 +574,13 @@ function banned(message = 'You are banned from this group'): ForbiddenError {
 
 function joinRequestNotFound(): NotFoundError {
   return new NotFoundError('Join request not found', 'JOIN_REQUEST_NOT_FOUND');
+}
+
+/** True when a membership's role, nickname or mute differs between the two records. */
+function memberChanged(before: MemberRecord, after: MemberRecord): boolean {
+  return (
+    before.role !== after.role ||
+    before.nickname !== after.nickname ||
+    (before.mutedUntil?.getTime() ?? null) !== (after.mutedUntil?.getTime() ?? null)
+  );
 }

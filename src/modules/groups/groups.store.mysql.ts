@@ -202,14 +202,15 @@ export class MysqlGroupsStore implements GroupsStore {
       const sets: string[] = [];
       const values: unknown[] = [];
       for (const [field, column] of Object.entries(columns) as Array<[keyof GroupChanges, string]>) {
-        if (changes[field] === undefined) continue;
+        // Only what differs from the locked row is written, so `changed` says whether anything did.
+        if (changes[field] === undefined || changes[field] === group[field]) continue;
         sets.push(`${column} = ?`);
         values.push(changes[field]);
       }
       if (sets.length)
         await conn.query(`UPDATE chat_groups SET ${sets.join(', ')} WHERE id = ?`, [...values, groupId]);
       const updated = await findGroup(conn, groupId, false);
-      return { kind: 'ok' as const, group: updated! };
+      return { kind: 'ok' as const, group: updated!, changed: sets.length > 0 };
     });
   }
 

@@ -88,11 +88,13 @@ export interface GroupsStore {
   listMembers(groupId: string, afterUserId: string | null, limit: number): Promise<MemberRecord[]>;
   /** Ids of members with one of these roles (all members when omitted). */
   memberIds(groupId: string, roles?: GroupRole[]): Promise<string[]>;
-  /** Changes group fields; `below_count` when maxMembers would be below the member count. */
+  /** Changes group fields (`changed`: whether any differed); `below_count` when maxMembers would be below the member count. */
   updateGroup(
     groupId: string,
     changes: GroupChanges,
-  ): Promise<{ kind: 'ok'; group: GroupRecord } | { kind: 'below_count' } | { kind: 'not_found' }>;
+  ): Promise<
+    { kind: 'ok'; group: GroupRecord; changed: boolean } | { kind: 'below_count' } | { kind: 'not_found' }
+  >;
   /** Sets mute-all; null when the group is gone. */
   setMutedAll(groupId: string, mutedAll: boolean): Promise<GroupRecord | null>;
   /**

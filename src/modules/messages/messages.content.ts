@@ -1,3 +1,4 @@
+import { codePointsWithin } from '../../shared/text';
 import type { MessageType } from './messages.store';
 
 /** Every message type the contract defines. */
@@ -31,7 +32,7 @@ interface Field {
 
 function isUrl(value: unknown): string | null {
   if (typeof value !== 'string') return 'must be a string';
-  if (value.length < 1 || value.length > URL_MAX) return `must be 1-${URL_MAX} characters`;
+  if (!codePointsWithin(value, 1, URL_MAX)) return `must be 1-${URL_MAX} characters`;
   // Whitespace and control characters would be silently re-encoded by URL parsing; refuse them instead.
   if (/\s/.test(value) || [...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) {
     return 'must be an http or https URL';
@@ -49,7 +50,7 @@ function isUrl(value: unknown): string | null {
 function str(min: number, max: number): Rule {
   return (value) => {
     if (typeof value !== 'string') return 'must be a string';
-    if (value.length < min || value.length > max) return `must be ${min}-${max} characters`;
+    if (!codePointsWithin(value, min, max)) return `must be ${min}-${max} characters`;
     return null;
   };
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler, Router } from 'express';
 import { body, param, query, type ValidationChain } from 'express-validator';
+import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import { idParam, limitOf, pageQuery } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
@@ -11,6 +12,15 @@ import { CHAT_LIST_DEFAULT_LIMIT, type MessagesService, type SendInput } from '.
 export interface MessagesRoutesDeps {
   messages: MessagesService;
   tokens: TokenService;
+  limits: MessageLimits;
+}
+
+/** Per-user limits of message sending and typing, shared by the REST routes and the WS frames. */
+export interface MessageLimits {
+  /** Messages per user (REST and WS draw on one budget); RATE_LIMITED when over. */
+  messages: Limiter;
+  /** Typing events per user and conversation; extra ones are dropped quietly. */
+  typing: Limiter;
 }
 
 /** What a clientMsgId may be. */
@@ -331,11 +341,18 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *           the idempotent 200). MESSAGE_IN_PROGRESS — a retry overtook the original, which is still being
      *           stored; retry later
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       429: { $ref: '#/components/responses/RateLimited' }
      */
-    router.post('/api/v1/messages', auth, validateSend(), async (req, res) => {
-      const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
-      res.status(created ? 201 : 200).json(message);
-    });
+    router.post(
+      '/api/v1/messages',
+      auth,
+      validateSend(),
+      limitPerUser(deps.limits.messages),
+      async (req, res) => {
+        const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
+        res.status(created ? 201 : 200).json(message);
+      },
+    );
 
     /**
      * @openapi

@@ -1,0 +1,68 @@
+import type { RequestHandler } from 'express';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis, RedisKeys } from '../infra/redis';
+import { RateLimitedError } from './errors';
+
+/** Counts actions per key (a user, a client address, a user in a conversation) against a limit. */
+export interface Limiter {
+  /** Counts one action of `key`; throws RATE_LIMITED, with Retry-After, once the key is over the limit. */
+  consume(key: string): Promise<void>;
+  /** Counts one action of `key`; answers false once the key is over the limit (for actions dropped quietly). */
+  tryConsume(key: string): Promise<boolean>;
+}
+
+/** A limit: `points` actions per `seconds`; 0 points lifts the limit. */
+export interface LimitSpec {
+  points: number;
+  seconds: number;
+}
+
+/**
+ * A fixed-window limit counted in Redis under `<prefix>rl:<name>:<key>`, so every instance of a deployment
+ * draws on the same budget. With 0 points it allows everything without asking Redis.
+ */
+export class RedisRateLimiter implements Limiter {
+  private readonly limiter: RateLimiterRedis | null;
+
+  constructor(redis: Redis, keys: RedisKeys, name: string, spec: LimitSpec) {
+    this.limiter =
+      spec.points > 0
+        ? new RateLimiterRedis({
+            storeClient: redis,
+            keyPrefix: keys.key('rl', name),
+            points: spec.points,
+            duration: Math.max(1, spec.seconds),
+          })
+        : null;
+  }
+
+  async consume(key: string): Promise<void> {
+    const wait = await this.count(key);
+    if (wait !== null)
+      throw new RateLimitedError(wait, `Too many requests; try again in ${Math.ceil(wait)} s`);
+  }
+
+  async tryConsume(key: string): Promise<boolean> {
+    return (await this.count(key)) === null;
+  }
+
+  /** Counts one action; null when allowed, else the seconds until the window ends. */
+  private async count(key: string): Promise<number | null> {
+    if (!this.limiter) return null;
+    try {
+      await this.limiter.consume(key);
+      return null;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return err.msBeforeNext / 1000;
+      throw err;
+    }
+  }
+}
+
+/** Middleware that counts each request against the limit of the authenticated caller (after requireAuth). */
+export function limitPerUser(limiter: Limiter): RequestHandler {
+  return async (req, _res, next) => {
+    await limiter.consume(req.auth?.userId ?? `ip:${req.ip}`);
+    next();
+  };
+}
