@@ -303,7 +303,7 @@ export class GroupsService {
     if (changes.role !== undefined || changes.mutedUntil !== undefined)
       await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
-    if (memberChanged(target, updated))
+    if (!target || memberChanged(target, updated))
       await this.pushToMembers(groupId, 'group.member_updated', { groupId, member: view });
     return view;
   }
