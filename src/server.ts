@@ -22,6 +22,7 @@ import type { MessageStore } from './modules/messages/messages.store';
 import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
 import { MongoMessageStore } from './modules/messages/messages.store.mongo';
 import { MessagesService } from './modules/messages/messages.service';
+import { WORLD_ID } from './modules/messages/conversation-id';
 import { messagesRoutes } from './modules/messages/messages.routes';
 import { registerMessageFrames } from './modules/messages/messages.frames';
 import { SocialCache } from './modules/social/social.cache';
@@ -197,16 +198,24 @@ export async function startInstance(
     tokens,
     redis,
     choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
+    optOuts: (ids) => messageStore.mutedOf(WORLD_ID, ids),
+    inactiveAmong: async (ids) => {
+      const active = new Set(
+        (await accountsStore.findByIds(ids)).filter((u) => u.status === 'active').map((u) => u.id),
+      );
+      return new Set(ids.filter((id) => !active.has(id)));
+    },
     logger,
     metrics,
   });
   await gateway.start();
   tokens.setRevocationListener(gateway.revocations);
   accounts.setPresence(gateway.presence, gateway.presence);
+  accounts.setCutOff(gateway.cutOff);
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(gateway.delivery);
+  messages.setDelivery(gateway.delivery, gateway.broadcaster);
   registerMessageFrames(gateway.frames, messages);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());

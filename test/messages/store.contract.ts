@@ -200,6 +200,9 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
       expect(await store.getState(c, cid)).toMatchObject({ muted: false, silenced: true });
       expect([...(await store.mutedAmong(cid, [a, b, c]))]).toEqual([b]);
       expect(await store.mutedAmong(cid, [])).toEqual(new Set());
+      expect([...(await store.mutedOf(cid, [a, b, c, userId()]))]).toEqual([b]);
+      expect([...(await store.mutedOf(cid, [a, c]))]).toEqual([]);
+      expect(await store.mutedOf(cid, [])).toEqual(new Set());
     });
 
     it('summarises the chat list with unread counts that exclude own messages', async () => {

@@ -32,6 +32,14 @@ export interface PresenceChangeListener {
   presenceChosen(userId: string, presence: PresenceChoice): Promise<void>;
 }
 
+/**
+ * Ends what an account that is no longer active still holds open: its WebSocket connections, on every
+ * instance (supplied by the gateway). Its tokens are refused from then on by `TokenService.verify`.
+ */
+export interface AccountCutOff {
+  accountDeactivated(userId: string): Promise<void>;
+}
+
 /** The public user object. */
 export interface PublicUser {
   id: string;
@@ -64,6 +72,7 @@ export interface AccountsDeps {
   logger: Logger;
   presence?: PresenceReader;
   presenceListener?: PresenceChangeListener;
+  cutOff?: AccountCutOff;
 }
 
 /** Registration, login, tokens and profiles. */
@@ -81,6 +90,34 @@ export class AccountsService {
   setPresence(reader: PresenceReader, listener?: PresenceChangeListener): void {
     this.deps.presence = reader;
     this.deps.presenceListener = listener;
+  }
+
+  /** Lets the gateway plug in the cut-off of deactivated accounts once it exists. */
+  setCutOff(cutOff: AccountCutOff): void {
+    this.deps.cutOff = cutOff;
+  }
+
+  /**
+   * Sets an account's status (administrators only, not their own). Leaving `active` cuts the account off at
+   * once: its REST calls get 401 from the next request on, and its WebSocket connections are closed with
+   * 4003 on every instance before this returns.
+   */
+  async setStatus(adminId: string, userId: string, status: UserStatus): Promise<void> {
+    const admin = await this.deps.store.findById(adminId);
+    if (!admin || admin.status !== 'active' || admin.role !== 'admin') {
+      throw new ForbiddenError('Only administrators may change account status');
+    }
+    if (userId === adminId) {
+      throw new ValidationError('You cannot change your own status', [
+        { field: 'userId', message: 'must not be yourself' },
+      ]);
+    }
+    const user = await this.deps.store.findById(userId);
+    if (!user) throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+    if (user.status === status) return;
+    await this.deps.store.setStatus(userId, status);
+    this.deps.logger.info({ userId, status, adminId }, 'account status changed');
+    if (status !== 'active') await this.deps.cutOff?.accountDeactivated(userId);
   }
 
   /** Creates an account after checking the captcha; returns a session. */

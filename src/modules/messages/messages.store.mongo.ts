@@ -455,6 +455,14 @@ export class MongoMessageStore implements MessageStore {
     return new Set(docs.map((d) => d.userId).filter((u) => wanted.has(u)));
   }
 
+  async mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    const docs = await this.states
+      .find({ _id: { $in: userIds.map((u) => stateKey(u, conversationId)) }, muted: true }, { userId: 1 })
+      .lean<StateDoc[]>();
+    return new Set(docs.map((d) => d.userId));
+  }
+
   async join(userId: string, conversationId: string): Promise<void> {
     await this.ensureState(userId, conversationId);
   }

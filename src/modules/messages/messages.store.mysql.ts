@@ -351,6 +351,16 @@ export class MysqlMessageStore implements MessageStore {
     ]);
   }
 
+  async mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    // A range of ix_user_conversations_muted (conversation_id, muted, user_id) per id.
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 1 AND user_id IN (?)',
+      [conversationId, userIds],
+    );
+    return new Set(rows.map((r) => String(r.user_id)));
+  }
+
   async audience(conversationId: string): Promise<string[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 0',

@@ -125,6 +125,11 @@ export interface MessageStore {
   setFlag(userId: string, conversationId: string, flag: StateFlag, value: boolean): Promise<void>;
   /** Of these users, the ones who muted the conversation (one query however many users). */
   mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Of these users, the ones who muted the conversation, reading only their own states (for a few users of a
+   * conversation that may have millions, such as the world channel).
+   */
+  mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
   /** Gives the user a state row in the conversation (no-op when present), making them part of its audience. */
   join(userId: string, conversationId: string): Promise<void>;
   /** Users with a state row in the conversation who did not mute it (the world channel's push audience). */
