@@ -93,6 +93,7 @@ export async function startInstance(
     config.captcha.enabled,
   );
   const accountsStore = new MysqlAccountsStore(mysql);
+  const friendsStore = new MysqlFriendsStore(mysql);
   const accounts = new AccountsService({
     store: accountsStore,
     tokens,
@@ -103,15 +104,16 @@ export async function startInstance(
       config.auth.loginFailuresBeforeCaptcha,
       config.auth.loginFailureWindowSeconds,
     ),
+    blocks: { blockersAmong: (viewerId, ids) => friendsStore.blockersAmong(viewerId, ids) },
     logger,
   });
   tokens.checkAccountsWith((userId) => accounts.isActive(userId));
 
-  const friendsStore = new MysqlFriendsStore(mysql);
   const groupsStore = new MysqlGroupsStore(mysql);
   const socialCache = new SocialCache(redis.command, redis.keys, {
     pairRelation: (low, high) => friendsStore.pairRelation(low, high),
     groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
+    blockedIds: (userId) => friendsStore.blockedIds(userId),
   });
   const socialPolicy = new CachedSocialPolicy(socialCache);
   // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
@@ -141,7 +143,7 @@ export async function startInstance(
   const messages = new MessagesService({
     store: messageStore,
     users: {
-      publicUsersByIds: (ids) => accounts.publicUsersByIds(ids),
+      publicUsersByIds: (ids, viewerId) => accounts.publicUsersByIds(ids, viewerId),
       roleOf: async (id) => {
         const user = await accountsStore.findById(id);
         return user && user.status === 'active' ? user.role : null;

@@ -344,6 +344,9 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   get:
      *     tags: [Accounts]
      *     summary: A user's public profile
+     *     description: >-
+     *       A user who blocks the caller shows `online: false` and `presence: offline` to them, as an invisible
+     *       user does.
      *     parameters:
      *       - { in: path, name: userId, required: true, schema: { type: string } }
      *     responses:
@@ -362,6 +365,9 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   get:
      *     tags: [Accounts]
      *     summary: Search active users by nickname prefix (ordered by nickname) or exact id (listed first)
+     *     description: >-
+     *       Users who block the caller are never listed (neither by nickname nor by id), and never disabled or
+     *       deleted users.
      *     parameters:
      *       - { in: query, name: q, required: true, schema: { type: string, minLength: 1, maxLength: 64 } }
      *       - { in: query, name: cursor, description: "nextCursor of the previous page", schema: { type: string } }
@@ -394,6 +400,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
             String(req.query.q).trim(),
             req.query.cursor ? String(req.query.cursor) : null,
             limitOf(req.query.limit),
+            authOf(req).userId,
           ),
         );
       },

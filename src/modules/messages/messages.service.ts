@@ -233,6 +233,15 @@ export class MessagesService implements FriendshipHooks {
     return this.social.groupMemberIds(ref.groupId);
   }
 
+  /** The conversation's members but those `userId` blocks: blocking hides the blocker's receipts and typing. */
+  private async withoutBlocked(
+    userId: string,
+    ref: Exclude<ConversationRef, { kind: 'world' }>,
+  ): Promise<string[]> {
+    const [members, blocked] = await Promise.all([this.membersOf(ref), this.social.usersBlockedBy(userId)]);
+    return blocked.size ? members.filter((u) => !blocked.has(u)) : members;
+  }
+
   private async pushMessage(
     ref: ConversationRef,
     message: MessageView,
@@ -296,7 +305,7 @@ export class MessagesService implements FriendshipHooks {
     const { readSeq, moved } = await this.deps.store.markRead(userId, ref.id, Math.min(seq, last));
     if (moved) {
       // World read receipts go only to the reader's own devices: thousands of strangers need not know.
-      const members = ref.kind === 'world' ? [userId] : await this.membersOf(ref);
+      const members = ref.kind === 'world' ? [userId] : await this.withoutBlocked(userId, ref);
       await this.push(members, { type: 'read', data: { conversationId: ref.id, userId, seq: readSeq } });
     }
     return { readSeq };
@@ -307,7 +316,7 @@ export class MessagesService implements FriendshipHooks {
     const ref = this.parse(conversationId);
     await this.assertCanSpeak(userId, ref);
     if (ref.kind === 'world') return;
-    const members = (await this.membersOf(ref)).filter((u) => u !== userId);
+    const members = (await this.withoutBlocked(userId, ref)).filter((u) => u !== userId);
     const muted = await this.deps.store.mutedAmong(ref.id, members);
     await this.push(
       members.filter((u) => !muted.has(u)),
@@ -434,7 +443,7 @@ export class MessagesService implements FriendshipHooks {
     const peerIds = refs.flatMap((r) =>
       r.kind === 'private' ? [r.userIds[0] === userId ? r.userIds[1] : r.userIds[0]] : [],
     );
-    const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds) : new Map();
+    const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds, userId) : new Map();
     const gids = refs.flatMap((r) => (r.kind === 'group' ? [r.groupId] : []));
     const groupObjects = gids.length && groups ? await groups.publicGroups(gids) : new Map();
 
