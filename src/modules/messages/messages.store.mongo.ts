@@ -467,16 +467,6 @@ export class MongoMessageStore implements MessageStore {
     await this.ensureState(userId, conversationId);
   }
 
-  async audience(conversationId: string): Promise<string[]> {
-    const docs = await this.states.find({ conversationId, muted: false }, { userId: 1 }).lean<StateDoc[]>();
-    return docs.map((d) => d.userId);
-  }
-
-  async members(conversationId: string): Promise<string[]> {
-    const docs = await this.states.find({ conversationId }, { userId: 1 }).lean<StateDoc[]>();
-    return docs.map((d) => d.userId);
-  }
-
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.raise(userId, conversationId, 'clearedSeq', last);

@@ -361,23 +361,6 @@ export class MysqlMessageStore implements MessageStore {
     return new Set(rows.map((r) => String(r.user_id)));
   }
 
-  async audience(conversationId: string): Promise<string[]> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 0',
-      [conversationId],
-    );
-    return rows.map((r) => String(r.user_id));
-  }
-
-  async members(conversationId: string): Promise<string[]> {
-    // Read from ix_user_conversations_muted (conversation_id, muted, user_id) alone, like `audience`.
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT user_id FROM user_conversations WHERE conversation_id = ?',
-      [conversationId],
-    );
-    return rows.map((r) => String(r.user_id));
-  }
-
   async clearHistory(userId: string, conversationId: string): Promise<void> {
     const last = await this.lastSeq(conversationId);
     await this.pool.query(
