@@ -663,7 +663,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
 
   /**
    * `<type>\n<userId,userId,...>\n<payload>` published by another instance to this one's channel: an event
-   * to write to those users' connections, or (type `REVOKE_TYPE`) a revocation whose connections to close.
+   * to write to those users' connections, or a control message (a type starting with NUL): a revocation or
+   * an account cut-off whose connections to close, or a broadcast opt-out to apply. Broadcasts arrive on
+   * their own channel.
    */
   private readonly onRoutedMessage = (channel: string, message: string): void => {
     if (channel === this.broadcastChannel) {
