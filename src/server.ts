@@ -23,6 +23,7 @@ import type { MessageStore } from './modules/messages/messages.store';
 import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
 import { MongoMessageStore } from './modules/messages/messages.store.mongo';
 import { MessagesService } from './modules/messages/messages.service';
+import { WORLD_ID } from './modules/messages/conversation-id';
 import { messagesRoutes } from './modules/messages/messages.routes';
 import { registerMessageFrames } from './modules/messages/messages.frames';
 import { SocialCache } from './modules/social/social.cache';
@@ -93,6 +94,7 @@ export async function startInstance(
     config.captcha.enabled,
   );
   const accountsStore = new MysqlAccountsStore(mysql);
+  const friendsStore = new MysqlFriendsStore(mysql);
   const accounts = new AccountsService({
     store: accountsStore,
     tokens,
@@ -103,15 +105,16 @@ export async function startInstance(
       config.auth.loginFailuresBeforeCaptcha,
       config.auth.loginFailureWindowSeconds,
     ),
+    blocks: { blockersAmong: (viewerId, ids) => friendsStore.blockersAmong(viewerId, ids) },
     logger,
   });
   tokens.checkAccountsWith((userId) => accounts.isActive(userId));
 
-  const friendsStore = new MysqlFriendsStore(mysql);
   const groupsStore = new MysqlGroupsStore(mysql);
   const socialCache = new SocialCache(redis.command, redis.keys, {
     pairRelation: (low, high) => friendsStore.pairRelation(low, high),
     groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
+    blockedIds: (userId) => friendsStore.blockedIds(userId),
   });
   const socialPolicy = new CachedSocialPolicy(socialCache);
   // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
@@ -141,7 +144,7 @@ export async function startInstance(
   const messages = new MessagesService({
     store: messageStore,
     users: {
-      publicUsersByIds: (ids) => accounts.publicUsersByIds(ids),
+      publicUsersByIds: (ids, viewerId) => accounts.publicUsersByIds(ids, viewerId),
       roleOf: async (id) => {
         const user = await accountsStore.findById(id);
         return user && user.status === 'active' ? user.role : null;
@@ -218,16 +221,24 @@ export async function startInstance(
     tokens,
     redis,
     choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
+    optOuts: (ids) => messageStore.mutedOf(WORLD_ID, ids),
+    inactiveAmong: async (ids) => {
+      const active = new Set(
+        (await accountsStore.findByIds(ids)).filter((u) => u.status === 'active').map((u) => u.id),
+      );
+      return new Set(ids.filter((id) => !active.has(id)));
+    },
     logger,
     metrics,
   });
   await gateway.start();
   tokens.setRevocationListener(gateway.revocations);
   accounts.setPresence(gateway.presence, gateway.presence);
+  accounts.setCutOff(gateway.cutOff);
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(gateway.delivery);
+  messages.setDelivery(gateway.delivery, gateway.broadcaster);
   registerMessageFrames(gateway.frames, messages, messageLimits);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());

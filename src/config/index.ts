@@ -47,6 +47,7 @@ export interface Config {
     maxConnectionsPerUser: number;
     maxBufferedBytes: number;
     pingIntervalSeconds: number;
+    accountCheckSeconds: number;
   };
   presence: { ttlSeconds: number };
   groups: { maxMembersLimit: number; defaultMaxMembers: number };

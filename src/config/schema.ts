@@ -359,6 +359,12 @@ export const schema = {
       default: 30,
       env: 'WS_PING_INTERVAL_SECONDS',
     },
+    accountCheckSeconds: {
+      doc: 'How often each instance re-reads the status of its connected users, closing with 4003 those of accounts disabled or deleted without the service (by SQL).',
+      format: 'positive',
+      default: 30,
+      env: 'WS_ACCOUNT_CHECK_SECONDS',
+    },
   },
   presence: {
     ttlSeconds: {

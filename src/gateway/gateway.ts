@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Config } from '../config';
 import type { RedisClients } from '../infra/redis';
+import type { AccountCutOff } from '../modules/accounts/accounts.service';
 import {
   revokedBy,
   type RevokeBefore,
@@ -17,6 +18,8 @@ import { redactUrl, type Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { errorEvent, FrameError, parseClientFrame } from './frames';
 import type {
+  Broadcast,
+  BroadcastOptions,
   ClientFrame,
   DeliverOptions,
   Delivery,
@@ -26,6 +29,7 @@ import type {
   PresenceAudience,
   ServerEvent,
 } from './gateway.types';
+import { LocalOptOuts, type OptOutSource } from './opt-outs';
 import { PresenceService, type PresenceChoices } from './presence';
 import { ConnectionRegistry } from './registry';
 
@@ -37,6 +41,8 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** The token was revoked (logout, password change) or expired: log in again, never reconnect with it. */
   TokenInvalid: 4001,
+  /** The account was disabled or deleted: do not reconnect. */
+  AccountInactive: 4003,
 } as const;
 
 /**
@@ -44,6 +50,10 @@ export const CloseCode = {
  * (`<type>\n<userId>\n<json>` on its channel, like a routed event). The NUL makes it unlike any event type.
  */
 const REVOKE_TYPE = '\u0000revoke';
+/** Control message: the listed users' accounts are no longer active; close all their connections (4003). */
+const CUTOFF_TYPE = '\u0000cutoff';
+/** Control message: the listed users opted out of broadcasts (payload `1`) or back in (`0`). */
+const OPT_OUT_TYPE = '\u0000optout';
 
 /** The payload of a revocation control message: one token, or all tokens issued at or before `before` but `keep`. */
 type Revocation = { jti: string } | RevokeBefore;
@@ -71,6 +81,11 @@ class GatewaySocket extends WebSocket {
   expiresAt = 0;
   /** Whether the TCP socket is corked until the current callback's promise reactions are done (see `Gateway.write`). */
   corked = false;
+  /** When the connection opened (ms), for the close log line. */
+  openedAt = 0;
+  /** The close code and reason the server chose (0 while the server has not closed it), for the close log line. */
+  closeCode = 0;
+  closeReason = '';
 }
 
 /** The TCP socket under a WebSocket (`ws` keeps it as `_socket`; null once it is gone). */
@@ -90,8 +105,8 @@ function onSocketPong(this: WebSocket): void {
   (this as GatewaySocket).alive = true;
 }
 
-function onSocketClose(this: WebSocket, code: number): void {
-  (this as GatewaySocket).gateway?.detach(this as GatewaySocket, code);
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as GatewaySocket).gateway?.detach(this as GatewaySocket, code, reason);
 }
 
 function onSocketError(this: WebSocket, err: Error): void {
@@ -107,6 +122,10 @@ export interface GatewayDeps {
   tokens: TokenService;
   redis: RedisClients;
   choices: PresenceChoices;
+  /** Which users opted out of broadcasts (muted the world channel). */
+  optOuts: OptOutSource;
+  /** Which of these users' accounts are no longer active (disabled, deleted or gone). */
+  inactiveAmong: (userIds: string[]) => Promise<Set<string>>;
   logger: Logger;
   metrics: Metrics;
 }
@@ -124,13 +143,16 @@ const STATUS_TEXT: Record<number, string> = {
  * The WebSocket gateway of one instance: authenticates upgrades on `/ws`, holds the local
  * connections, routes events to other instances through Redis, and keeps presence.
  */
-export class Gateway implements Delivery, FrameRouter, RevocationListener {
+export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationListener, AccountCutOff {
   /** This instance's id in the Redis registry. */
   readonly instanceId = newId();
   readonly delivery: Delivery = this;
+  readonly broadcaster: Broadcast = this;
   readonly frames: FrameRouter = this;
   /** Closes the connections of revoked tokens, here and on the other instances (`TokenService.setRevocationListener`). */
   readonly revocations: RevocationListener = this;
+  /** Closes the connections of deactivated accounts, here and on the other instances. */
+  readonly cutOff: AccountCutOff = this;
   readonly presence: PresenceService;
 
   private readonly registry: ConnectionRegistry;
@@ -138,6 +160,9 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
   private readonly users = new Map<string, GatewaySocket[]>();
   private readonly handlers = new Map<string, FrameHandler>();
   private readonly channel: string;
+  /** The channel every instance subscribes to for broadcasts. */
+  private readonly broadcastChannel: string;
+  private readonly optOuts: LocalOptOuts;
   private readonly log: Logger;
   private connections = 0;
   private accepting = false;
@@ -146,11 +171,17 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
   private pendingDisconnects: string[] = [];
   private pingTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
+  private accountTimer: NodeJS.Timeout | null = null;
+  private checkingAccounts = false;
 
   constructor(private readonly deps: GatewayDeps) {
-    this.log = deps.logger.child({ component: 'gateway' });
+    this.log = deps.logger.child({ component: 'gateway', instanceId: this.instanceId });
     this.registry = new ConnectionRegistry(deps.redis.command, deps.redis.keys, this.instanceId);
     this.channel = this.registry.channelOf(this.instanceId);
+    this.broadcastChannel = deps.redis.keys.key('gw', 'all');
+    this.optOuts = new LocalOptOuts(deps.optOuts, (err, userId) =>
+      this.log.warn({ err, userId }, 'broadcast opt-out read failed; the user gets broadcasts'),
+    );
     this.presence = new PresenceService({
       registry: this.registry,
       delivery: this,
@@ -170,7 +201,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
   async start(): Promise<void> {
     await this.renewLease();
     this.deps.redis.subscriber.on('message', this.onRoutedMessage);
-    await this.deps.redis.subscriber.subscribe(this.channel);
+    await this.deps.redis.subscriber.subscribe(this.channel, this.broadcastChannel);
     this.deps.server.on('upgrade', this.onUpgrade);
     const leaseMs = Math.max(250, Math.floor((this.deps.presenceTtlSeconds * 1000) / 3));
     this.leaseTimer = setInterval(() => void this.renewLease(), leaseMs);
@@ -179,8 +210,10 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
       this.pingTimer = setInterval(() => this.sweep(), this.deps.ws.pingIntervalSeconds * 1000);
       this.pingTimer.unref();
     }
+    this.accountTimer = setInterval(() => void this.checkAccounts(), this.deps.ws.accountCheckSeconds * 1000);
+    this.accountTimer.unref();
     this.accepting = true;
-    this.log.info({ instanceId: this.instanceId }, 'gateway ready');
+    this.log.info('gateway ready');
   }
 
   /** Refuses new upgrades from now on (first shutdown phase). */
@@ -194,18 +227,21 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     this.stopping = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.accountTimer) clearInterval(this.accountTimer);
     const all = this.allSockets();
-    for (const ws of all) ws.close(CloseCode.GoingAway, 'server shutting down');
+    for (const ws of all) closeWith(ws, CloseCode.GoingAway, 'server shutting down');
     const deadline = Date.now() + CLOSE_GRACE_MS;
     while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    for (const ws of this.allSockets()) ws.terminate();
+    for (const ws of this.allSockets()) terminateWith(ws, 'server shutting down');
     this.deps.server.off('upgrade', this.onUpgrade);
     try {
       const offline = await this.registry.leave();
       await this.presence.wentOfflineNow(offline);
     } finally {
       this.deps.redis.subscriber.off('message', this.onRoutedMessage);
-      await this.deps.redis.subscriber.unsubscribe(this.channel).catch(() => undefined);
+      await this.deps.redis.subscriber
+        .unsubscribe(this.channel, this.broadcastChannel)
+        .catch(() => undefined);
       this.wss.close();
     }
   }
@@ -232,6 +268,66 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
 
+  /**
+   * Sends the event to every connection on every instance: the local ones directly, the others through one
+   * message on the broadcast channel, which every instance receives. Users who opted out are skipped unless
+   * `includeOptedOut`; the cost grows with the connected users, never with the registered ones.
+   */
+  async broadcast(event: ServerEvent, options: BroadcastOptions = {}): Promise<void> {
+    const payload = JSON.stringify(event);
+    const everyone = options.includeOptedOut === true;
+    this.broadcastLocal(Buffer.from(payload), event.type, everyone, options.exceptConnectionId);
+    await this.deps.redis.command.publish(
+      this.broadcastChannel,
+      `${event.type}\n${this.instanceId}\n${everyone ? 1 : 0}\n${payload}`,
+    );
+    this.deps.metrics.gatewayRouted.inc({ direction: 'published' });
+  }
+
+  /** Applies the user's changed opt-out here and on the other instances holding them. */
+  async optOutChanged(userId: string, optedOut: boolean): Promise<void> {
+    this.optOuts.changed(userId, optedOut);
+    const instances = await this.registry.route([userId], OPT_OUT_TYPE, optedOut ? '1' : '0');
+    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+  }
+
+  /** Closes every connection of the user with 4003, on every instance (the account was disabled or deleted). */
+  async accountDeactivated(userId: string): Promise<void> {
+    this.closeInactive(userId);
+    const instances = await this.registry.route([userId], CUTOFF_TYPE, '');
+    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+  }
+
+  /** Closes this instance's connections of `userId` with 4003 `account disabled`. */
+  private closeInactive(userId: string): void {
+    const list = this.users.get(userId);
+    if (!list) return;
+    for (const ws of [...list]) closeWith(ws, CloseCode.AccountInactive, 'account disabled');
+  }
+
+  /**
+   * Closes the connections of accounts whose status was changed without the service (by SQL): one read of
+   * the local users' statuses per 1000 users, every `ws.accountCheckSeconds`.
+   */
+  private async checkAccounts(): Promise<void> {
+    if (this.checkingAccounts || this.stopping || this.users.size === 0) return;
+    this.checkingAccounts = true;
+    try {
+      const ids = [...this.users.keys()];
+      for (let start = 0; start < ids.length; start += 1000) {
+        const inactive = await this.deps.inactiveAmong(ids.slice(start, start + 1000));
+        for (const userId of inactive) {
+          this.log.info({ userId }, 'account no longer active; closing its connections');
+          this.closeInactive(userId);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'account status check failed; will retry');
+    } finally {
+      this.checkingAccounts = false;
+    }
+  }
+
   /** Closes every connection of the user holding token `jti`, on any instance (logout). */
   tokenRevoked(userId: string, jti: string): Promise<void> {
     return this.revoke(userId, { jti });
@@ -254,7 +350,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     const list = this.users.get(userId);
     if (!list) return;
     for (const ws of [...list]) {
-      if (covers(revocation, ws.jti, ws.issuedAt)) ws.close(CloseCode.TokenInvalid, 'token revoked');
+      if (covers(revocation, ws.jti, ws.issuedAt)) closeWith(ws, CloseCode.TokenInvalid, 'token revoked');
     }
   }
 
@@ -308,16 +404,30 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
   }
 
   /** Forgets a closed connection; announces the user offline when it was their last anywhere. */
-  detach(ws: GatewaySocket, code: number): void {
+  detach(ws: GatewaySocket, code: number, reason: Buffer): void {
     const list = this.users.get(ws.userId);
     if (!list) return;
     const at = list.indexOf(ws);
     if (at < 0) return;
-    if (list.length === 1) this.users.delete(ws.userId);
-    else list.splice(at, 1);
+    if (list.length === 1) {
+      this.users.delete(ws.userId);
+      this.optOuts.forget(ws.userId);
+    } else list.splice(at, 1);
     this.connections--;
     this.deps.metrics.wsConnections.dec();
     this.deps.metrics.wsClosed.inc({ code: String(code) });
+    const byServer = ws.closeCode !== 0;
+    this.log.info(
+      {
+        userId: ws.userId,
+        connectionId: ws.connectionId,
+        code: byServer ? ws.closeCode : code,
+        reason: byServer ? ws.closeReason : reason.toString('utf8').slice(0, 123),
+        closedBy: byServer ? 'server' : 'client',
+        durationMs: Date.now() - ws.openedAt,
+      },
+      'websocket closed',
+    );
     if (this.stopping) return;
     this.unregister(ws.userId);
   }
@@ -337,6 +447,10 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
 
   /** Logs a protocol error of one connection (ws closes it with the matching code). */
   socketError(ws: GatewaySocket, err: Error): void {
+    if (ws.closeCode === 0) {
+      ws.closeCode = protocolCloseCode(err);
+      ws.closeReason = err.message;
+    }
     this.log.debug({ err: err.message, userId: ws.userId }, 'websocket protocol error');
   }
 
@@ -349,7 +463,8 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
    *     description: >-
    *       The token goes in `?token=` or `Authorization: Bearer` and is checked before the upgrade. The first
    *       frame is `{type: ready, data: {userId, connectionId}}`. The connection is closed with 4001 when
-   *       its token is revoked (logout, password change) or expires.
+   *       its token is revoked (logout, password change) or expires, and with 4003 when the account is
+   *       disabled or deleted.
    *     parameters:
    *       - { in: query, name: token, required: false, schema: { type: string }, description: access token when no Authorization header can be set }
    *     responses:
@@ -453,9 +568,13 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     ws.expiresAt = claims.expiresAt;
     ws.tokens = this.deps.ws.framesPerSecond;
     ws.refilledAt = Date.now();
+    ws.openedAt = ws.refilledAt;
     const list = this.users.get(userId);
     if (list) list.push(ws);
-    else this.users.set(userId, [ws]);
+    else {
+      this.users.set(userId, [ws]);
+      this.optOuts.refresh(userId);
+    }
     this.connections++;
     this.deps.metrics.wsConnections.inc();
     ws.on('message', onSocketMessage);
@@ -463,6 +582,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     ws.on('close', onSocketClose);
     ws.on('error', onSocketError);
     this.send(ws, { type: 'ready', data: { userId, connectionId: ws.connectionId } });
+    this.log.info({ userId, connectionId: ws.connectionId }, 'websocket connected');
     if (firstAnywhere) this.presence.cameOnline(userId);
   }
 
@@ -482,7 +602,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     ws.strikes += 1;
     this.deps.metrics.wsFramesReceived.inc({ type: 'rate_limited' });
     if (ws.strikes > rate * STRIKE_SECONDS) {
-      ws.close(CloseCode.PolicyViolation, 'frame rate limit exceeded');
+      closeWith(ws, CloseCode.PolicyViolation, 'frame rate limit exceeded');
     } else {
       this.send(ws, errorEvent(null, new RateLimitedError(1 / rate, 'Too many frames; slow down')));
     }
@@ -500,7 +620,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     if (ws.readyState !== WebSocket.OPEN) return false;
     if (ws.bufferedAmount > this.deps.ws.maxBufferedBytes) {
       this.deps.metrics.wsSlowClosed.inc();
-      ws.close(CloseCode.TryAgainLater, 'send buffer full; re-sync');
+      closeWith(ws, CloseCode.TryAgainLater, 'send buffer full; re-sync');
       return false;
     }
     if (!ws.corked) {
@@ -543,23 +663,37 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
 
   /**
    * `<type>\n<userId,userId,...>\n<payload>` published by another instance to this one's channel: an event
-   * to write to those users' connections, or (type `REVOKE_TYPE`) a revocation whose connections to close.
+   * to write to those users' connections, or a control message (a type starting with NUL): a revocation or
+   * an account cut-off whose connections to close, or a broadcast opt-out to apply. Broadcasts arrive on
+   * their own channel.
    */
   private readonly onRoutedMessage = (channel: string, message: string): void => {
+    if (channel === this.broadcastChannel) {
+      this.onBroadcast(message);
+      return;
+    }
     if (channel !== this.channel) return;
     const a = message.indexOf('\n');
     const b = message.indexOf('\n', a + 1);
     if (a < 0 || b < 0) return;
     this.deps.metrics.gatewayRouted.inc({ direction: 'received' });
     if (message.charCodeAt(0) === 0) {
-      if (message.slice(0, a) !== REVOKE_TYPE) return;
-      let revocation: Revocation;
-      try {
-        revocation = JSON.parse(message.slice(b + 1)) as Revocation;
-      } catch {
-        return;
+      const type = message.slice(0, a);
+      const userIds = message.slice(a + 1, b).split(',');
+      if (type === CUTOFF_TYPE) {
+        for (const userId of userIds) this.closeInactive(userId);
+      } else if (type === OPT_OUT_TYPE) {
+        const optedOut = message.slice(b + 1) === '1';
+        for (const userId of userIds) this.optOuts.changed(userId, optedOut);
+      } else if (type === REVOKE_TYPE) {
+        let revocation: Revocation;
+        try {
+          revocation = JSON.parse(message.slice(b + 1)) as Revocation;
+        } catch {
+          return;
+        }
+        for (const userId of userIds) this.closeRevoked(userId, revocation);
       }
-      for (const userId of message.slice(a + 1, b).split(',')) this.closeRevoked(userId, revocation);
       return;
     }
     this.sendLocal(
@@ -568,6 +702,30 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
       message.slice(0, a),
     );
   };
+
+  /** `<type>\n<originInstanceId>\n<1 = includeOptedOut>\n<payload>` from the broadcast channel. */
+  private onBroadcast(message: string): void {
+    const a = message.indexOf('\n');
+    const b = message.indexOf('\n', a + 1);
+    const c = message.indexOf('\n', b + 1);
+    if (a < 0 || b < 0 || c < 0 || message.slice(a + 1, b) === this.instanceId) return;
+    this.deps.metrics.gatewayRouted.inc({ direction: 'received' });
+    this.broadcastLocal(
+      Buffer.from(message.slice(c + 1)),
+      message.slice(0, a),
+      message.slice(b + 1, c) === '1',
+    );
+  }
+
+  /** Writes a broadcast to every local connection, skipping the users who opted out unless `everyone`. */
+  private broadcastLocal(payload: Buffer, type: string, everyone: boolean, except?: string): void {
+    let sent = 0;
+    for (const [userId, list] of this.users) {
+      if (!everyone && this.optOuts.has(userId)) continue;
+      for (const ws of list) if (ws.connectionId !== except && this.write(ws, payload)) sent++;
+    }
+    if (sent) this.deps.metrics.wsEvents.inc({ type }, sent);
+  }
 
   /**
    * One timer for all connections: drops those that missed the last ping, closes with 4001 those whose
@@ -590,9 +748,9 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     }
     for (const ws of dead) {
       this.deps.metrics.wsHeartbeatDropped.inc();
-      ws.terminate();
+      terminateWith(ws, 'heartbeat missed');
     }
-    for (const ws of expired) ws.close(CloseCode.TokenInvalid, 'token expired');
+    for (const ws of expired) closeWith(ws, CloseCode.TokenInvalid, 'token expired');
   }
 
   /** Extends this instance's lease, restores its entries if they were swept, and cleans up after dead instances. */
@@ -638,8 +796,9 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
     message: string,
   ): void {
     this.deps.metrics.wsUpgradesRefused.inc({ status: String(status) });
-    if (socket.destroyed) return;
     const requestId = requestIdOf(req.headers['x-request-id']);
+    this.log.info({ reqId: requestId, status, errorCode: code }, 'websocket upgrade refused');
+    if (socket.destroyed) return;
     const body = JSON.stringify({ error: { code, message, requestId } });
     socket.once('finish', () => socket.destroy());
     socket.end(
@@ -650,6 +809,32 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
+}
+
+/** Closes a connection, remembering the code and reason for its close log line. */
+function closeWith(ws: GatewaySocket, code: number, reason: string): void {
+  if (ws.closeCode === 0) {
+    ws.closeCode = code;
+    ws.closeReason = reason;
+  }
+  ws.close(code, reason);
+}
+
+/** Cuts a connection without a close handshake (the client sees 1006), remembering why. */
+function terminateWith(ws: GatewaySocket, reason: string): void {
+  if (ws.closeCode === 0) {
+    ws.closeCode = 1006;
+    ws.closeReason = reason;
+  }
+  ws.terminate();
+}
+
+/** The close code `ws` sends for a protocol error: 1009 for an oversized frame, 1007 for bad UTF-8, else 1002. */
+function protocolCloseCode(err: Error): number {
+  const code = (err as Error & { code?: string }).code;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 1009;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  return 1002;
 }
 
 /** Whether a revocation covers the token `jti` issued at `issuedAt` (the rule `TokenService.verify` applies). */

@@ -21,6 +21,23 @@ export interface Delivery {
   deliver(userIds: readonly string[], event: ServerEvent, options?: DeliverOptions): Promise<void>;
 }
 
+/** How one broadcast is narrowed. */
+export interface BroadcastOptions extends DeliverOptions {
+  /** Also to the users who opted out of broadcasts (a recall notice must reach them; a message must not). */
+  includeOptedOut?: boolean;
+}
+
+/**
+ * Reaches every connected user on every instance (the world channel): one bus message to all instances,
+ * each writing to its own connections and skipping the users it knows opted out.
+ */
+export interface Broadcast {
+  /** Sends the event to every connection on every instance, except users who opted out (unless included). */
+  broadcast(event: ServerEvent, options?: BroadcastOptions): Promise<void>;
+  /** The user opted out or back in (muted or unmuted the world channel): every instance holding them applies it. */
+  optOutChanged(userId: string, optedOut: boolean): Promise<void>;
+}
+
 /** The connection a client frame came from. */
 export interface FrameContext {
   userId: string;

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
+import { createLogger } from '../../src/shared/logger';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
@@ -459,5 +461,96 @@ describe('WebSocket gateway: token expiry', () => {
     expect(closedAt).toBeLessThan(expiresAt + 2500);
     await eventually(() => app.instance.gateway.connectionCount(u.id) === 0);
     expect(await upgradeStatus(app.instance.url, `/ws?token=${u.token}`)).toBe(401);
+  });
+});
+
+describe('WebSocket gateway: connection log lines', () => {
+  let app: TestApp;
+  const chunks: string[] = [];
+  const lines = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lineOf = (msg: string, connectionId: unknown) =>
+    lines().find((l) => l.msg === msg && l.connectionId === connectionId);
+
+  beforeAll(async () => {
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    app = await startTestApp(
+      { ws: { framesPerSecond: 2 }, rateLimit: { registerPerMinute: 10_000 } },
+      { logger: createLogger({ level: 'info' }, stream) },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('writes one line per connect and per close, with the close code, reason, side and duration, never the token', async () => {
+    const u = await registerUser(app);
+    const instanceId = app.instance.gateway.instanceId;
+
+    const byClient = await TestClient.connect(app.instance.url, u.token);
+    const ready = (await byClient.next('ready')).data;
+    byClient.ws.close(1000, 'bye');
+    await byClient.closed;
+    await eventually(() => lineOf('websocket closed', ready.connectionId) !== undefined);
+    expect(lineOf('websocket connected', ready.connectionId)).toMatchObject({
+      level: 'info',
+      component: 'gateway',
+      instanceId,
+      userId: u.id,
+    });
+    const closed = lineOf('websocket closed', ready.connectionId)!;
+    expect(closed).toMatchObject({
+      component: 'gateway',
+      instanceId,
+      userId: u.id,
+      code: 1000,
+      reason: 'bye',
+      closedBy: 'client',
+    });
+    expect(typeof closed.durationMs).toBe('number');
+    expect(closed.durationMs).toBeGreaterThanOrEqual(0);
+
+    const flooder = await TestClient.connect(app.instance.url, u.token, { via: 'header' });
+    const flooderId = (await flooder.next('ready')).data.connectionId;
+    for (let i = 0; i < 40; i++) flooder.send({ type: 'ping' });
+    expect((await flooder.closed).code).toBe(1008);
+    await eventually(() => lineOf('websocket closed', flooderId) !== undefined);
+    expect(lineOf('websocket closed', flooderId)).toMatchObject({
+      userId: u.id,
+      code: 1008,
+      reason: 'frame rate limit exceeded',
+      closedBy: 'server',
+    });
+
+    const revoked = await TestClient.connect(app.instance.url, u.token);
+    const revokedId = (await revoked.next('ready')).data.connectionId;
+    expect(
+      (await app.http.post('/api/v1/auth/logout').set('Authorization', `Bearer ${u.token}`).send({})).status,
+    ).toBe(204);
+    expect(await revoked.closed).toEqual({ code: 4001, reason: 'token revoked' });
+    await eventually(() => lineOf('websocket closed', revokedId) !== undefined);
+    expect(lineOf('websocket closed', revokedId)).toMatchObject({
+      code: 4001,
+      reason: 'token revoked',
+      closedBy: 'server',
+    });
+
+    expect(await upgradeStatus(app.instance.url, `/ws?token=${u.token}`)).toBe(401);
+    await eventually(() => lines().some((l) => l.msg === 'websocket upgrade refused'));
+    expect(lines().find((l) => l.msg === 'websocket upgrade refused')).toMatchObject({
+      status: 401,
+      errorCode: 'UNAUTHENTICATED',
+    });
+    const signature = u.token.split('.')[2];
+    expect(chunks.join('')).not.toContain(signature);
   });
 });

@@ -1,5 +1,7 @@
+import mysql from 'mysql2/promise';
 import request from 'supertest';
 import type { Config } from '../../src/config';
+import { parseMysqlUrl } from '../../src/infra/mysql';
 import { testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { eventually, TestClient } from './ws-client';
@@ -42,7 +44,11 @@ describe('WebSocket gateway across server processes', () => {
   };
 
   beforeAll(async () => {
-    config = testConfig({ presence: { ttlSeconds: 2 }, rateLimit: { registerPerMinute: 10_000 } });
+    config = testConfig({
+      presence: { ttlSeconds: 2 },
+      rateLimit: { registerPerMinute: 10_000 },
+      ws: { accountCheckSeconds: 1 },
+    });
     [a, b] = await Promise.all([spawnInstance(config), spawnInstance(config)]);
     viewer = await register(a.url, ++seq);
   }, 60_000);
@@ -151,6 +157,168 @@ describe('WebSocket gateway across server processes', () => {
     expect(await kept.next('test.after')).toEqual({ type: 'test.after', data: {} });
     kept.send({ type: 'ping' });
     expect((await kept.next('pong')).data).toEqual({});
+  });
+
+  describe('world channel', () => {
+    const sendWorld = async (url: string, token: string, text: string) => {
+      const res = await request(url)
+        .post('/api/v1/messages')
+        .set('Authorization', `Bearer ${token}`)
+        .send({
+          conversationId: 'w:world',
+          type: 'text',
+          content: { text },
+          clientMsgId: `w-${text.replace(/ /g, '-')}`,
+        });
+      if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body as { id: string; seq: number };
+    };
+    const setWorldMute = async (url: string, token: string, muted: boolean) => {
+      const res = await request(url)
+        [muted ? 'put' : 'delete']('/api/v1/conversations/w:world/mute')
+        .set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(204);
+    };
+    const recall = async (url: string, token: string, messageId: string) => {
+      const res = await request(url)
+        .post(`/api/v1/messages/${messageId}/recall`)
+        .set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+    };
+    const messagesOf = (c: TestClient) => c.frames.filter((f) => f.type === 'message');
+
+    it('reaches a user on another instance who has only ever opened /ws, and the sender on both instances', async () => {
+      const sender = await register(a.url, ++seq);
+      const listener = await register(a.url, ++seq);
+      const onB = await open(b.url, listener.token);
+      const senderOnB = await open(b.url, sender.token);
+      const sent = await sendWorld(a.url, sender.token, `hello ${seq}`);
+      const got = await onB.next('message');
+      expect(got.data).toMatchObject({ id: sent.id, conversationId: 'w:world', senderId: sender.id });
+      expect((await senderOnB.next('message')).data).toMatchObject({ id: sent.id });
+      // Sent from b this time: a's listener connection gets it through the broadcast channel.
+      const onA = await open(a.url, listener.token);
+      const second = await sendWorld(b.url, sender.token, `again ${seq}`);
+      expect((await onA.next('message')).data).toMatchObject({ id: second.id });
+      expect((await onB.next('message')).data).toMatchObject({ id: second.id });
+    });
+
+    it('skips users who muted it, on every instance, from the moment of the mute until the unmute', async () => {
+      const sender = await register(a.url, ++seq);
+      const mutedEarly = await register(a.url, ++seq);
+      const mutedLater = await register(a.url, ++seq);
+      const listener = await register(a.url, ++seq);
+      await setWorldMute(a.url, mutedEarly.token, true);
+      const early = await open(b.url, mutedEarly.token);
+      const later = await open(b.url, mutedLater.token);
+      const laterOnA = await open(a.url, mutedLater.token);
+      const other = await open(b.url, listener.token);
+      // Muted through instance a while connected to both: b hears of it and reads the mute again.
+      await setWorldMute(a.url, mutedLater.token, true);
+      const quiet = await sendWorld(a.url, sender.token, `quiet ${seq}`);
+      expect((await other.next('message')).data).toMatchObject({ id: quiet.id });
+      // A recall reaches everyone, muted or not; it is published after the message, so once it has arrived
+      // the message would have too.
+      await recall(a.url, sender.token, quiet.id);
+      for (const c of [early, later, laterOnA, other]) {
+        expect((await c.next('message.recalled')).data).toEqual({
+          conversationId: 'w:world',
+          messageId: quiet.id,
+          seq: quiet.seq,
+        });
+      }
+      expect([early, later, laterOnA].flatMap(messagesOf)).toEqual([]);
+      await setWorldMute(b.url, mutedLater.token, false);
+      const loud = await sendWorld(b.url, sender.token, `loud ${seq}`);
+      expect((await later.next('message')).data).toMatchObject({ id: loud.id });
+      expect((await laterOnA.next('message')).data).toMatchObject({ id: loud.id });
+      await recall(b.url, sender.token, loud.id);
+      await early.next('message.recalled');
+      expect(messagesOf(early)).toEqual([]);
+    });
+  });
+
+  describe('account cut-off', () => {
+    let db: mysql.Connection;
+    beforeAll(async () => {
+      const { options, database } = parseMysqlUrl(config.mysql.url);
+      db = await mysql.createConnection({ ...options, database });
+    });
+    afterAll(async () => {
+      await db.end();
+    });
+    const admin = async () => {
+      const u = await register(a.url, ++seq);
+      await db.query("UPDATE users SET role = 'admin' WHERE id = ?", [u.id]);
+      return u;
+    };
+    const setStatus = (url: string, token: string, userId: string, body: unknown) =>
+      request(url)
+        .put(`/api/v1/admin/users/${userId}/status`)
+        .set('Authorization', `Bearer ${token}`)
+        .send(body as object);
+
+    it('closes every connection of a disabled account with 4003 on every instance, and refuses its calls', async () => {
+      const boss = await admin();
+      const u = await register(a.url, ++seq);
+      const onA = await open(a.url, u.token);
+      const onB = await open(b.url, u.token);
+      const bystander = await open(b.url, viewer.token);
+      const res = await setStatus(a.url, boss.token, u.id, { status: 'disabled' });
+      expect(res.status).toBe(204);
+      expect(await onA.closed).toEqual({ code: 4003, reason: 'account disabled' });
+      expect(await onB.closed).toEqual({ code: 4003, reason: 'account disabled' });
+      const me = await request(b.url).get('/api/v1/users/me').set('Authorization', `Bearer ${u.token}`);
+      expect(me.status).toBe(401);
+      const send = await request(b.url)
+        .post('/api/v1/messages')
+        .set('Authorization', `Bearer ${u.token}`)
+        .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: 'cut-1' });
+      expect(send.status).toBe(401);
+      await expect(TestClient.connect(b.url, u.token)).rejects.toThrow('upgrade refused: 401');
+      const [[row]] = await db.query<mysql.RowDataPacket[]>('SELECT status FROM users WHERE id = ?', [u.id]);
+      expect(row.status).toBe('disabled');
+      bystander.send({ type: 'ping' });
+      expect((await bystander.next('pong')).data).toEqual({});
+      // Enabled again, the same token works again.
+      expect((await setStatus(b.url, boss.token, u.id, { status: 'active' })).status).toBe(204);
+      await open(a.url, u.token);
+    });
+
+    it('closes the connections of an account deleted directly in the database within ws.accountCheckSeconds', async () => {
+      const u = await register(a.url, ++seq);
+      const onA = await open(a.url, u.token);
+      const onB = await open(b.url, u.token);
+      await db.query("UPDATE users SET status = 'deleted' WHERE id = ?", [u.id]);
+      // The check runs every second here; the wait allows for a loaded machine.
+      expect(await Promise.race([onA.closed, new Promise((r) => setTimeout(r, 15_000, 'open'))])).toEqual({
+        code: 4003,
+        reason: 'account disabled',
+      });
+      expect(await onB.closed).toEqual({ code: 4003, reason: 'account disabled' });
+    });
+
+    it('lets only administrators change a status, never their own, with validated input', async () => {
+      const boss = await admin();
+      const u = await register(a.url, ++seq);
+      const plain = await setStatus(a.url, u.token, boss.id, { status: 'disabled' });
+      expect(plain.status).toBe(403);
+      expect(plain.body.error.code).toBe('FORBIDDEN');
+      const self = await setStatus(a.url, boss.token, boss.id, { status: 'disabled' });
+      expect(self.status).toBe(400);
+      expect(self.body.error.code).toBe('VALIDATION_FAILED');
+      const bad = await setStatus(a.url, boss.token, u.id, { status: 'banned', extra: 1 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+        'extra',
+        'status',
+      ]);
+      const unknown = await setStatus(a.url, boss.token, '999999999', { status: 'disabled' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('USER_NOT_FOUND');
+      const [[row]] = await db.query<mysql.RowDataPacket[]>('SELECT status FROM users WHERE id = ?', [u.id]);
+      expect(row.status).toBe('active');
+    });
   });
 
   it('closes connections with 1001 on graceful stop and clears their presence at once', async () => {

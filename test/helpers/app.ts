@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
 import { loadConfig, type Config, type DeepPartial } from '../../src/config';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger, type Logger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
 import { parseMysqlUrl } from '../../src/infra/mysql';
 
@@ -60,7 +60,7 @@ export interface TestApp {
  */
 export async function startTestApp(
   overrides: DeepPartial<Config> = {},
-  options: { shareWith?: TestApp } = {},
+  options: { shareWith?: TestApp; logger?: Logger } = {},
 ): Promise<TestApp> {
   const shared = options.shareWith?.instance.config;
   const config = shared
@@ -70,7 +70,7 @@ export async function startTestApp(
         database: parseMysqlUrl(shared.mysql.url).database,
       })
     : testConfig(overrides);
-  const instance = await startInstance(config, createLogger({ level: config.log.level }));
+  const instance = await startInstance(config, options.logger ?? createLogger({ level: config.log.level }));
   return {
     instance,
     http: request(instance.url),

@@ -73,6 +73,7 @@ describe('a group always has exactly one owner, and the owner is a member', () =
     const cache = new SocialCache(app.instance.redis.command, app.instance.redis.keys, {
       pairRelation: (low, high) => friendsStore.pairRelation(low, high),
       groupSnapshot: (groupId) => real.groupSnapshot(groupId),
+      blockedIds: (userId) => friendsStore.blockedIds(userId),
     });
     return new GroupsService({
       store,

@@ -31,6 +31,15 @@ class ScriptedSources implements SocialSources {
     if (this.during) await this.during();
     return answer;
   }
+
+  blocked: string[] = [];
+
+  async blockedIds(): Promise<string[]> {
+    this.reads++;
+    const answer = [...this.blocked];
+    if (this.during) await this.during();
+    return answer;
+  }
 }
 
 describe('SocialCache (Redis)', () => {
@@ -85,6 +94,7 @@ describe('SocialCache (Redis)', () => {
         return truth[`${low}:${high}`];
       },
       groupSnapshot: async () => ({ exists: false, mutedAll: false, members: [] }),
+      blockedIds: async () => [],
     });
     const ids = ['901', '902', '903', '10', '901', '900'];
     expect([...(await cache.blockedEitherWay('900', ids))].sort()).toEqual(['10', '901', '902']);
@@ -96,6 +106,25 @@ describe('SocialCache (Redis)', () => {
     expect([...(await cache.blockedEitherWay('900', ids))].sort()).toEqual(['10', '902']);
     expect(reads).toBe(5);
     expect(await cache.blockedEitherWay('900', [])).toEqual(new Set());
+  });
+
+  it('keeps whom a user blocks: one GET when warm, refilled after an invalidation, never stale after a racing change', async () => {
+    const src = new ScriptedSources();
+    src.blocked = ['5', '6'];
+    const cache = new SocialCache(redis.command, redis.keys, src);
+    expect([...(await cache.blockedBy('4'))].sort()).toEqual(['5', '6']);
+    expect([...(await cache.blockedBy('4'))].sort()).toEqual(['5', '6']);
+    expect(src.reads).toBe(1);
+    src.during = async () => {
+      src.during = null;
+      src.blocked = [];
+      await cache.invalidateBlocks('4');
+    };
+    src.blocked = ['5'];
+    await cache.invalidateBlocks('4');
+    expect([...(await cache.blockedBy('4'))]).toEqual(['5']);
+    expect(await cache.blockedBy('4')).toEqual(new Set());
+    expect(src.reads).toBe(3);
   });
 
   it('the same holds for group state', async () => {

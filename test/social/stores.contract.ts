@@ -85,8 +85,15 @@ export function friendsStoreContract(
         highBlocksLow: high === b,
       });
       expect(await store.listBlocked(b, null, 10)).toEqual([a]);
+      expect(await store.blockedIds(b)).toEqual([a]);
+      expect(await store.blockedIds(a)).toEqual([]);
+      expect([...(await store.blockersAmong(a, [b, uid()]))]).toEqual([b]);
+      expect(await store.blockersAmong(b, [a])).toEqual(new Set());
+      expect(await store.blockersAmong(a, [])).toEqual(new Set());
       await store.unblock(b, a);
       expect(await store.listBlocked(b, null, 10)).toEqual([]);
+      expect(await store.blockedIds(b)).toEqual([]);
+      expect(await store.blockersAmong(a, [b])).toEqual(new Set());
     });
 
     it('lists, hides, updates and deletes friendships', async () => {

@@ -11,10 +11,16 @@ import { dropDatabase, isolation } from '../helpers/app';
 /** The contract every AccountsStore implementation must meet. */
 function accountsStoreContract(
   name: string,
-  open: () => Promise<{ store: AccountsStore; close: () => Promise<void> }>,
+  open: () => Promise<{
+    store: AccountsStore;
+    /** Stores that `userId` blocks `blockedId` (the friends module's job in the service). */
+    block: (userId: string, blockedId: string) => Promise<void>;
+    close: () => Promise<void>;
+  }>,
 ) {
   describe(`AccountsStore contract: ${name}`, () => {
     let store: AccountsStore;
+    let block: (userId: string, blockedId: string) => Promise<void>;
     let close: () => Promise<void>;
     let n = 0;
     const user = (fields: Partial<NewUser> = {}): NewUser => ({
@@ -26,7 +32,7 @@ function accountsStoreContract(
     });
 
     beforeAll(async () => {
-      ({ store, close } = await open());
+      ({ store, block, close } = await open());
     });
     afterAll(async () => {
       await close();
@@ -130,6 +136,18 @@ function accountsStoreContract(
         expect(await ids('zeta', after, null, 2)).toEqual(all.slice(2, 4).map((u) => u.nickname));
       });
 
+      it('leaves out, for a viewer, the users who block the viewer (not the ones the viewer blocks)', async () => {
+        const all = await store.searchByNickname('zeta', null, null, 50);
+        const viewer = await store.create(user({ nickname: 'viewer' }));
+        await block(all[0].id, viewer.id);
+        await block(viewer.id, all[1].id);
+        await block(all[2].id, all[3].id);
+        const seen = await store.searchByNickname('zeta', null, null, 50, viewer.id);
+        expect(seen.map((u) => u.id)).toEqual(all.slice(1).map((u) => u.id));
+        const page = await store.searchByNickname('zeta', null, null, 2, viewer.id);
+        expect(page.map((u) => u.id)).toEqual(all.slice(1, 3).map((u) => u.id));
+      });
+
       it('leaves out the excluded id', async () => {
         const all = await store.searchByNickname('zeta', null, null, 50);
         const rest = await store.searchByNickname('zeta', null, all[0].id, 50);
@@ -143,11 +161,16 @@ accountsStoreContract('MySQL', async () => {
   const url = isolation().mysqlUrl;
   const pool: Pool = await createMysqlPool(url, 2);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jim-sql-'));
-  fs.copyFileSync(path.resolve(__dirname, '../../sql/001_accounts.sql'), path.join(dir, '001_accounts.sql'));
+  for (const file of ['001_accounts.sql', '010_friends.sql']) {
+    fs.copyFileSync(path.resolve(__dirname, '../../sql', file), path.join(dir, file));
+  }
   await migrate(pool, dir, createLogger({ level: 'silent' }));
   fs.rmSync(dir, { recursive: true, force: true });
   return {
     store: new MysqlAccountsStore(pool),
+    block: async (userId, blockedId) => {
+      await pool.query('INSERT INTO user_blocks (user_id, blocked_id) VALUES (?, ?)', [userId, blockedId]);
+    },
     close: async () => {
       await pool.end();
       await dropDatabase(url);

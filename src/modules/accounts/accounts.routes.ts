@@ -13,6 +13,7 @@ import {
 } from '../../shared/validators';
 import { authOf, requireAuth } from './auth.middleware';
 import type { AccountsService } from './accounts.service';
+import type { UserStatus } from './accounts.store';
 import type { CaptchaService } from './captcha.service';
 import type { TokenService } from './tokens';
 
@@ -25,6 +26,7 @@ export interface AccountsRoutesDeps {
 
 const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
 const PRESENCES = ['online', 'away', 'busy', 'invisible'];
+const STATUSES: UserStatus[] = ['active', 'disabled', 'deleted'];
 
 const birthDate = body('birthDate')
   .optional({ values: 'null' })
@@ -350,6 +352,9 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   get:
      *     tags: [Accounts]
      *     summary: A user's public profile
+     *     description: >-
+     *       A user who blocks the caller shows `online: false` and `presence: offline` to them, as an invisible
+     *       user does.
      *     parameters:
      *       - { in: path, name: userId, required: true, schema: { type: string } }
      *     responses:
@@ -368,6 +373,9 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *   get:
      *     tags: [Accounts]
      *     summary: Search active users by nickname prefix (ordered by nickname) or exact id (listed first)
+     *     description: >-
+     *       Users who block the caller are never listed (neither by nickname nor by id), and never disabled or
+     *       deleted users.
      *     parameters:
      *       - { in: query, name: q, required: true, schema: { type: string, minLength: 1, maxLength: 64 } }
      *       - { in: query, name: cursor, description: "nextCursor of the previous page", schema: { type: string } }
@@ -394,8 +402,63 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
             String(req.query.q).trim(),
             req.query.cursor ? String(req.query.cursor) : null,
             limitOf(req.query.limit),
+            authOf(req).userId,
           ),
         );
+      },
+    );
+
+    /**
+     * @openapi
+     * /api/v1/admin/users/{userId}/status:
+     *   put:
+     *     tags: [Accounts]
+     *     summary: Enable, disable or delete an account (administrators only)
+     *     description: >-
+     *       Administrators are users with `role` `admin`. Leaving `active` cuts the account off at once, on
+     *       every instance: its REST calls get 401 UNAUTHENTICATED, its login 403 ACCOUNT_DISABLED (a deleted
+     *       account's login answers 401 INVALID_CREDENTIALS), and its open WebSocket connections are closed with
+     *       4003 `account disabled` before this answers. Setting `active` again lets its unexpired tokens work
+     *       again. A status changed directly in the database is noticed by every instance within
+     *       `ws.accountCheckSeconds` (default 30).
+     *     parameters:
+     *       - { in: path, name: userId, required: true, schema: { type: string } }
+     *     requestBody:
+     *       required: true
+     *       content:
+     *         application/json:
+     *           schema:
+     *             type: object
+     *             required: [status]
+     *             additionalProperties: false
+     *             properties:
+     *               status: { type: string, enum: [active, disabled, deleted] }
+     *     responses:
+     *       204: { description: the status is set (also when it already was) }
+     *       400: { description: "VALIDATION_FAILED (also for your own account)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     *       401: { $ref: '#/components/responses/Unauthenticated' }
+     *       403: { $ref: '#/components/responses/Forbidden' }
+     *       404: { description: USER_NOT_FOUND, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
+     */
+    router.put(
+      '/api/v1/admin/users/:userId/status',
+      auth,
+      validate(
+        idParam('userId'),
+        body('status')
+          .isString()
+          .withMessage(`must be one of ${STATUSES.join(', ')}`)
+          .bail()
+          .isIn(STATUSES)
+          .withMessage(`must be one of ${STATUSES.join(', ')}`),
+      ),
+      async (req, res) => {
+        await deps.accounts.setStatus(
+          authOf(req).userId,
+          String(req.params.userId),
+          (req.body as { status: UserStatus }).status,
+        );
+        res.status(204).end();
       },
     );
   };

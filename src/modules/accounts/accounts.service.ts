@@ -33,6 +33,20 @@ export interface PresenceChangeListener {
   presenceChosen(userId: string, presence: PresenceChoice): Promise<void>;
 }
 
+/**
+ * Ends what an account that is no longer active still holds open: its WebSocket connections, on every
+ * instance (supplied by the gateway). Its tokens are refused from then on by `TokenService.verify`.
+ */
+export interface AccountCutOff {
+  accountDeactivated(userId: string): Promise<void>;
+}
+
+/** Who blocks whom (supplied by the friends module): a user who blocks you looks offline to you. */
+export interface BlockReader {
+  /** Which of `userIds` block `viewerId`. */
+  blockersAmong(viewerId: string, userIds: string[]): Promise<Set<string>>;
+}
+
 /** The public user object. */
 export interface PublicUser {
   id: string;
@@ -62,9 +76,11 @@ export interface AccountsDeps {
   tokens: TokenService;
   captcha: CaptchaService;
   loginFailures: LoginFailures;
+  blocks: BlockReader;
   logger: Logger;
   presence?: PresenceReader;
   presenceListener?: PresenceChangeListener;
+  cutOff?: AccountCutOff;
 }
 
 /** Registration, login, tokens and profiles. */
@@ -82,6 +98,34 @@ export class AccountsService {
   setPresence(reader: PresenceReader, listener?: PresenceChangeListener): void {
     this.deps.presence = reader;
     this.deps.presenceListener = listener;
+  }
+
+  /** Lets the gateway plug in the cut-off of deactivated accounts once it exists. */
+  setCutOff(cutOff: AccountCutOff): void {
+    this.deps.cutOff = cutOff;
+  }
+
+  /**
+   * Sets an account's status (administrators only, not their own). Leaving `active` cuts the account off at
+   * once: its REST calls get 401 from the next request on, and its WebSocket connections are closed with
+   * 4003 on every instance before this returns.
+   */
+  async setStatus(adminId: string, userId: string, status: UserStatus): Promise<void> {
+    const admin = await this.deps.store.findById(adminId);
+    if (!admin || admin.status !== 'active' || admin.role !== 'admin') {
+      throw new ForbiddenError('Only administrators may change account status');
+    }
+    if (userId === adminId) {
+      throw new ValidationError('You cannot change your own status', [
+        { field: 'userId', message: 'must not be yourself' },
+      ]);
+    }
+    const user = await this.deps.store.findById(userId);
+    if (!user) throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+    if (user.status === status) return;
+    await this.deps.store.setStatus(userId, status);
+    this.deps.logger.info({ userId, status, adminId }, 'account status changed');
+    if (status !== 'active') await this.deps.cutOff?.accountDeactivated(userId);
   }
 
   /** Creates an account after checking the captcha; returns a session. */
@@ -197,34 +241,43 @@ export class AccountsService {
     await this.deps.tokens.revokeAllOf(user.id, claims.jti);
   }
 
-  /** A user's public profile as `viewerId` sees it; NOT_FOUND for unknown, disabled or deleted users. */
+  /**
+   * A user's public profile as `viewerId` sees it (offline when the user blocks the viewer); NOT_FOUND for
+   * unknown, disabled or deleted users.
+   */
   async getPublic(userId: string, viewerId: string): Promise<PublicUser> {
     const user = await this.deps.store.findById(userId);
     if (!user || user.status !== 'active') throw new NotFoundError('User not found', 'USER_NOT_FOUND');
     if (user.id === viewerId) return this.toPrivate(user);
-    const [pub] = await this.toPublic([user]);
+    const [pub] = await this.toPublic([user], viewerId);
     return pub;
   }
 
   /**
    * Active users by nickname prefix, ordered by nickname; when `q` is an id, that user comes first on
-   * the first page. The cursor is opaque to clients.
+   * the first page. Users who block `viewerId` are never found. The cursor is opaque to clients.
    */
   async search(
     q: string,
     cursor: string | null,
     limit: number,
+    viewerId: string,
   ): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
     const after = cursor === null ? null : decodeSearchCursor(cursor);
     const isId = ID_RE.test(q);
     const byId = !after && isId ? await this.deps.store.findById(q) : null;
-    const first = byId && byId.status === 'active' ? [byId] : [];
+    const first =
+      byId &&
+      byId.status === 'active' &&
+      !(await this.deps.blocks.blockersAmong(viewerId, [byId.id])).has(byId.id)
+        ? [byId]
+        : [];
     const want = limit - first.length;
-    const rows = await this.deps.store.searchByNickname(q, after, isId ? q : null, want + 1);
+    const rows = await this.deps.store.searchByNickname(q, after, isId ? q : null, want + 1, viewerId);
     const page = rows.slice(0, want);
     const last = page[page.length - 1];
     return {
-      items: await this.toPublic([...first, ...page]),
+      items: await this.toPublic([...first, ...page], viewerId),
       nextCursor:
         rows.length > want
           ? encodeSearchCursor(last ? { nickname: last.nickname, id: last.id } : { nickname: '', id: '0' })
@@ -232,9 +285,16 @@ export class AccountsService {
     };
   }
 
-  /** Public objects of several users (for other modules: friends lists, members). */
-  async toPublic(users: UserRecord[]): Promise<PublicUser[]> {
-    const visible = users.filter((u) => u.presence !== 'invisible').map((u) => u.id);
+  /**
+   * Public objects of several users (for other modules: friends lists, members). With `viewerId`, users
+   * who block the viewer show offline, as invisible ones do.
+   */
+  async toPublic(users: UserRecord[], viewerId?: string): Promise<PublicUser[]> {
+    let visible = users.filter((u) => u.presence !== 'invisible').map((u) => u.id);
+    if (viewerId !== undefined && visible.length) {
+      const blockers = await this.deps.blocks.blockersAmong(viewerId, visible);
+      if (blockers.size) visible = visible.filter((id) => !blockers.has(id));
+    }
     const online =
       visible.length && this.deps.presence
         ? await this.deps.presence.onlineUserIds(visible)
@@ -245,10 +305,10 @@ export class AccountsService {
     });
   }
 
-  /** Public objects of the users with these ids, in the given order, skipping unknown ids. */
-  async publicUsersByIds(ids: string[]): Promise<Map<string, PublicUser>> {
+  /** Public objects of the users with these ids as `viewerId` sees them (when given), skipping unknown ids. */
+  async publicUsersByIds(ids: string[], viewerId?: string): Promise<Map<string, PublicUser>> {
     const users = await this.deps.store.findByIds([...new Set(ids)]);
-    const pubs = await this.toPublic(users);
+    const pubs = await this.toPublic(users, viewerId);
     return new Map(pubs.map((p) => [p.id, p]));
   }
 

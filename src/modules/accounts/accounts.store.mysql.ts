@@ -129,6 +129,7 @@ export class MysqlAccountsStore implements AccountsStore {
     after: NicknamePosition | null,
     excludeId: string | null,
     limit: number,
+    viewerId?: string,
   ): Promise<UserRecord[]> {
     // Served by ix_users_nickname (status, nickname, id) as one range, without a sort.
     const where = ["status = 'active'", 'nickname LIKE ?'];
@@ -140,6 +141,11 @@ export class MysqlAccountsStore implements AccountsStore {
     if (excludeId) {
       where.push('id <> ?');
       params.push(excludeId);
+    }
+    if (viewerId) {
+      // Blocks live beside the users (sql/010_friends.sql): one primary-key probe per candidate row.
+      where.push('NOT EXISTS (SELECT 1 FROM user_blocks b WHERE b.user_id = users.id AND b.blocked_id = ?)');
+      params.push(viewerId);
     }
     params.push(limit);
     const [rows] = await this.pool.query(

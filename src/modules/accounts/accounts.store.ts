@@ -59,12 +59,13 @@ export interface AccountsStore {
   setRole(id: string, role: UserRole): Promise<void>;
   /**
    * Active users whose nickname starts with `prefix` (matched literally, ignoring case), ordered by
-   * (nickname, id), after `after`, leaving out `excludeId`.
+   * (nickname, id), after `after`, leaving out `excludeId` and, with `viewerId`, the users who block them.
    */
   searchByNickname(
     prefix: string,
     after: NicknamePosition | null,
     excludeId: string | null,
     limit: number,
+    viewerId?: string,
   ): Promise<UserRecord[]>;
 }

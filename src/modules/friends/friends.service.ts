@@ -132,7 +132,7 @@ export class FriendsService {
   ): Promise<Page<Friend>> {
     const rows = await this.deps.store.listFriends(userId, all, idCursor(cursor), limit + 1);
     const page = toPage(rows, limit, (r) => r.friendId);
-    return { items: await this.friendViews(page.items), nextCursor: page.nextCursor };
+    return { items: await this.friendViews(page.items, userId), nextCursor: page.nextCursor };
   }
 
   /** Changes the caller's remark for a friend or hides them from the list. FRIEND_NOT_FOUND (404). */
@@ -143,7 +143,7 @@ export class FriendsService {
   ): Promise<Friend> {
     const row = await this.deps.store.updateFriendship(userId, friendId, changes);
     if (!row) throw new NotFoundError('This user is not your friend', 'FRIEND_NOT_FOUND');
-    return (await this.friendViews([row]))[0];
+    return (await this.friendViews([row], userId))[0];
   }
 
   /** Ends a friendship for both sides; the other side gets `friend.removed`. FRIEND_NOT_FOUND (404). */
@@ -164,19 +164,21 @@ export class FriendsService {
     await this.deps.accounts.getPublic(targetId, userId);
     await this.deps.store.block(userId, targetId);
     await this.deps.cache.invalidatePair(userId, targetId);
+    await this.deps.cache.invalidateBlocks(userId);
   }
 
   /** Removes a block (idempotent). */
   async unblock(userId: string, targetId: string): Promise<void> {
     await this.deps.store.unblock(userId, targetId);
     await this.deps.cache.invalidatePair(userId, targetId);
+    await this.deps.cache.invalidateBlocks(userId);
   }
 
   /** Users the caller blocks, by id. */
   async listBlocks(userId: string, cursor: string | null, limit: number): Promise<Page<PublicUser>> {
     const ids = await this.deps.store.listBlocked(userId, idCursor(cursor), limit + 1);
     const page = toPage(ids, limit, (id) => id);
-    const users = await this.deps.accounts.publicUsersByIds(page.items);
+    const users = await this.deps.accounts.publicUsersByIds(page.items, userId);
     return { items: page.items.flatMap((id) => users.get(id) ?? []), nextCursor: page.nextCursor };
   }
 
@@ -214,8 +216,12 @@ export class FriendsService {
     return { user: users.get(requesterId)!, remark: accepterRemark, since: sinceIso };
   }
 
-  private async friendViews(rows: FriendshipRecord[]): Promise<Friend[]> {
-    const users = await this.deps.accounts.publicUsersByIds(rows.map((r) => r.friendId));
+  /** Friend objects as `viewerId` sees them (friends who block the viewer look offline). */
+  private async friendViews(rows: FriendshipRecord[], viewerId: string): Promise<Friend[]> {
+    const users = await this.deps.accounts.publicUsersByIds(
+      rows.map((r) => r.friendId),
+      viewerId,
+    );
     return rows.flatMap((r) => {
       const user = users.get(r.friendId);
       return user ? [{ user, remark: r.remark, since: r.since.toISOString() }] : [];

@@ -282,6 +282,21 @@ export class MysqlFriendsStore implements FriendsStore {
     return (rows as Array<{ blocked_id: string | number }>).map((r) => String(r.blocked_id));
   }
 
+  async blockedIds(userId: string): Promise<string[]> {
+    const [rows] = await this.pool.query('SELECT blocked_id FROM user_blocks WHERE user_id = ?', [userId]);
+    return (rows as Array<{ blocked_id: string | number }>).map((r) => String(r.blocked_id));
+  }
+
+  async blockersAmong(userId: string, candidateIds: string[]): Promise<Set<string>> {
+    if (!candidateIds.length) return new Set();
+    // A range of ix_user_blocks_blocked (blocked_id, user_id).
+    const [rows] = await this.pool.query(
+      'SELECT user_id FROM user_blocks WHERE blocked_id = ? AND user_id IN (?)',
+      [userId, candidateIds],
+    );
+    return new Set((rows as Array<{ user_id: string | number }>).map((r) => String(r.user_id)));
+  }
+
   async pairRelation(low: string, high: string) {
     const [rows] = await this.pool.query(
       `SELECT

@@ -89,6 +89,10 @@ export interface FriendsStore {
   unblock(userId: string, blockedId: string): Promise<void>;
   /** Ids the user blocks, ascending after `afterId`. */
   listBlocked(userId: string, afterId: string | null, limit: number): Promise<string[]>;
+  /** Every id the user blocks (the cache's source for `SocialCache.blockedBy`). */
+  blockedIds(userId: string): Promise<string[]>;
+  /** Which of `candidateIds` block the user (to whom the user must see them offline). */
+  blockersAmong(userId: string, candidateIds: string[]): Promise<Set<string>>;
   /** Friendship and blocks of a pair, `low` < `high` numerically. */
   pairRelation(
     low: string,

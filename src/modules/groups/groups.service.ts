@@ -240,7 +240,7 @@ export class GroupsService {
     await this.requireRole(groupId, userId, 'member');
     const rows = await this.deps.store.listMembers(groupId, idCursor(cursor), limit + 1);
     const page = toPage(rows, limit, (m) => m.userId);
-    return { items: await this.memberViews(page.items), nextCursor: page.nextCursor };
+    return { items: await this.memberViews(page.items, userId), nextCursor: page.nextCursor };
   }
 
   /**
@@ -446,8 +446,12 @@ export class GroupsService {
     return views;
   }
 
-  private async memberViews(rows: MemberRecord[]): Promise<Member[]> {
-    const users = await this.deps.accounts.publicUsersByIds(rows.map((r) => r.userId));
+  /** Member objects, as `viewerId` sees them when given (members who block the viewer look offline). */
+  private async memberViews(rows: MemberRecord[], viewerId?: string): Promise<Member[]> {
+    const users = await this.deps.accounts.publicUsersByIds(
+      rows.map((r) => r.userId),
+      viewerId,
+    );
     return rows.flatMap((r) => {
       const user = users.get(r.userId);
       if (!user) return [];

@@ -14,6 +14,8 @@ export interface SocialPolicy {
   groupMemberIds(groupId: string): Promise<string[]>;
   /** The user's role in the group, or null when not a member. */
   groupRole(groupId: string, userId: string): Promise<GroupRole | null>;
+  /** Every user that `userId` blocks (they get none of `userId`'s read receipts or typing notices). */
+  usersBlockedBy(userId: string): Promise<Set<string>>;
 }
 
 /** Hooks the friends module calls; messaging implements them. */
@@ -34,8 +36,8 @@ export interface GroupDirectory {
 
 /** What messaging needs to know about users (implemented by the accounts module). */
 export interface UserDirectory {
-  /** Public user objects of these users; unknown ids left out. */
-  publicUsersByIds(userIds: string[]): Promise<Map<string, { id: string }>>;
+  /** Public user objects of these users as `viewerId` sees them; unknown ids left out. */
+  publicUsersByIds(userIds: string[], viewerId?: string): Promise<Map<string, { id: string }>>;
   /** The user's role, or null when there is no active user with this id. */
   roleOf(userId: string): Promise<'user' | 'admin' | null>;
 }

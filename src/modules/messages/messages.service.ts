@@ -1,4 +1,4 @@
-import type { DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
+import type { Broadcast, DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
 import { toPage } from '../social/social.pagination';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors';
@@ -67,6 +67,8 @@ export interface MessagesDeps {
   social?: SocialPolicy;
   /** Pushes events; until wired, nothing is pushed (clients still recover by paging). */
   delivery?: Delivery;
+  /** Pushes world channel events to every connected user; until wired, nothing is pushed there. */
+  broadcast?: Broadcast;
   /** Groups for the chat list; until wired, a group shows only once the user has touched it. */
   groups?: GroupDirectory;
 }
@@ -134,9 +136,10 @@ export class MessagesService implements FriendshipHooks {
     this.deps.social = social;
   }
 
-  /** Plugs in the gateway's delivery. */
-  setDelivery(delivery: Delivery): void {
+  /** Plugs in the gateway's delivery (and its broadcast, for the world channel). */
+  setDelivery(delivery: Delivery, broadcast?: Broadcast): void {
     this.deps.delivery = delivery;
+    this.deps.broadcast = broadcast;
   }
 
   /** Plugs in the groups module's directory for the chat list. */
@@ -231,13 +234,21 @@ export class MessagesService implements FriendshipHooks {
   }
 
   /**
-   * Everyone in the conversation, muted or not: the two users, the group's members, or the users who joined
-   * the world channel (opened their chat list, read or wrote there, or muted it).
+   * Everyone in the conversation, muted or not: the two users or the group's members. The world channel has
+   * no member list: its events are broadcast to every connected user.
    */
-  private async membersOf(ref: ConversationRef): Promise<string[]> {
+  private async membersOf(ref: Exclude<ConversationRef, { kind: 'world' }>): Promise<string[]> {
     if (ref.kind === 'private') return [...ref.userIds];
-    if (ref.kind === 'group') return this.social.groupMemberIds(ref.groupId);
-    return this.deps.store.members(ref.id);
+    return this.social.groupMemberIds(ref.groupId);
+  }
+
+  /** The conversation's members but those `userId` blocks: blocking hides the blocker's receipts and typing. */
+  private async withoutBlocked(
+    userId: string,
+    ref: Exclude<ConversationRef, { kind: 'world' }>,
+  ): Promise<string[]> {
+    const [members, blocked] = await Promise.all([this.membersOf(ref), this.social.usersBlockedBy(userId)]);
+    return blocked.size ? members.filter((u) => !blocked.has(u)) : members;
   }
 
   private async pushMessage(
@@ -246,12 +257,14 @@ export class MessagesService implements FriendshipHooks {
     exceptConnectionId?: string,
   ): Promise<void> {
     try {
-      // The world's push audience comes from the store without those who muted it (one query); others need
-      // one lookup of the mutes among all members.
-      const members =
-        ref.kind === 'world' ? await this.deps.store.audience(ref.id) : await this.membersOf(ref);
-      const muted =
-        ref.kind === 'world' ? new Set<string>() : await this.deps.store.mutedAmong(ref.id, members);
+      if (ref.kind === 'world') {
+        // Every connected user, on every instance, but those who muted the world (each instance knows the
+        // mutes of its own users): the cost grows with the connected users, not the registered ones.
+        await this.deps.broadcast?.broadcast({ type: 'message', data: message }, { exceptConnectionId });
+        return;
+      }
+      const members = await this.membersOf(ref);
+      const muted = await this.deps.store.mutedAmong(ref.id, members);
       const targets = new Set(members.filter((u) => !muted.has(u)));
       targets.add(message.senderId);
       if (muted.has(message.senderId)) targets.delete(message.senderId);
@@ -301,7 +314,7 @@ export class MessagesService implements FriendshipHooks {
     const { readSeq, moved } = await this.deps.store.markRead(userId, ref.id, Math.min(seq, last));
     if (moved) {
       // World read receipts go only to the reader's own devices: thousands of strangers need not know.
-      const members = ref.kind === 'world' ? [userId] : await this.membersOf(ref);
+      const members = ref.kind === 'world' ? [userId] : await this.withoutBlocked(userId, ref);
       await this.push(members, { type: 'read', data: { conversationId: ref.id, userId, seq: readSeq } });
     }
     return { readSeq };
@@ -312,7 +325,7 @@ export class MessagesService implements FriendshipHooks {
     const ref = this.parse(conversationId);
     await this.assertCanSpeak(userId, ref);
     if (ref.kind === 'world') return;
-    const members = (await this.membersOf(ref)).filter((u) => u !== userId);
+    const members = (await this.withoutBlocked(userId, ref)).filter((u) => u !== userId);
     const muted = await this.deps.store.mutedAmong(ref.id, members);
     await this.push(
       members.filter((u) => !muted.has(u)),
@@ -332,6 +345,14 @@ export class MessagesService implements FriendshipHooks {
     const ref = this.parse(conversationId);
     await this.assertCanView(userId, ref);
     await this.deps.store.setFlag(userId, ref.id, 'muted', muted);
+    if (ref.kind === 'world' && this.deps.broadcast) {
+      try {
+        await this.deps.broadcast.optOutChanged(userId, muted);
+      } catch (err) {
+        // Stored all the same; the instances read it again at the user's next connection.
+        this.deps.logger.warn({ err, userId }, 'world mute notice failed');
+      }
+    }
   }
 
   /**
@@ -346,16 +367,21 @@ export class MessagesService implements FriendshipHooks {
     await this.assertCanRecall(userId, message, ref);
     const recalled = await this.deps.store.recall(message.id);
     if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
+    const data = { conversationId: ref.id, messageId: message.id, seq: message.seq };
+    if (ref.kind === 'world') {
+      // Every connected user, muted or not: clients must drop the content they hold.
+      await this.deps.broadcast
+        ?.broadcast({ type: 'message.recalled', data }, { includeOptedOut: true })
+        .catch((err: unknown) => this.deps.logger.warn({ err, messageId: message.id }, 'push failed'));
+      return toMessageView(recalled);
+    }
     // Everyone in the conversation, muted or not (muting stops only `message` pushes): clients must drop the
-    // content they hold. In the world channel that is everyone who joined it, read in one indexed query.
+    // content they hold.
     const members = await this.membersOf(ref).catch((err: unknown) => {
       this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'recall audience failed');
       return [] as string[];
     });
-    await this.push([...members, userId], {
-      type: 'message.recalled',
-      data: { conversationId: ref.id, messageId: message.id, seq: message.seq },
-    });
+    await this.push([...members, userId], { type: 'message.recalled', data });
     return toMessageView(recalled);
   }
 
@@ -420,7 +446,8 @@ export class MessagesService implements FriendshipHooks {
     const extra = (groupIds ?? []).map((g) => `g:${g}`);
     if (this.deps.worldEnabled) {
       extra.push(WORLD_ID);
-      // Opening the chat list (its first page) makes the user part of the world channel's push audience.
+      // Opening the chat list (its first page) gives the user a state in the world channel (read marker,
+      // unread count); its pushes go to every connected user whether or not they have one.
       if (!after) await this.deps.store.join(userId, WORLD_ID);
     }
     const memberOf = groupIds ? new Set(groupIds) : null;
@@ -439,7 +466,7 @@ export class MessagesService implements FriendshipHooks {
     const peerIds = refs.flatMap((r) =>
       r.kind === 'private' ? [r.userIds[0] === userId ? r.userIds[1] : r.userIds[0]] : [],
     );
-    const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds) : new Map();
+    const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds, userId) : new Map();
     const gids = refs.flatMap((r) => (r.kind === 'group' ? [r.groupId] : []));
     const groupObjects = gids.length && groups ? await groups.publicGroups(gids) : new Map();
 

@@ -457,18 +457,16 @@ export class MongoMessageStore implements MessageStore {
     return new Set(docs.map((d) => d.userId).filter((u) => wanted.has(u)));
   }
 
+  async mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    const docs = await this.states
+      .find({ _id: { $in: userIds.map((u) => stateKey(u, conversationId)) }, muted: true }, { userId: 1 })
+      .lean<StateDoc[]>();
+    return new Set(docs.map((d) => d.userId));
+  }
+
   async join(userId: string, conversationId: string): Promise<void> {
     await this.ensureState(userId, conversationId);
-  }
-
-  async audience(conversationId: string): Promise<string[]> {
-    const docs = await this.states.find({ conversationId, muted: false }, { userId: 1 }).lean<StateDoc[]>();
-    return docs.map((d) => d.userId);
-  }
-
-  async members(conversationId: string): Promise<string[]> {
-    const docs = await this.states.find({ conversationId }, { userId: 1 }).lean<StateDoc[]>();
-    return docs.map((d) => d.userId);
   }
 
   async clearHistory(userId: string, conversationId: string): Promise<void> {

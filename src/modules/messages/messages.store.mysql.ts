@@ -355,21 +355,14 @@ export class MysqlMessageStore implements MessageStore {
     ]);
   }
 
-  async audience(conversationId: string): Promise<string[]> {
+  async mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    // A range of ix_user_conversations_muted (conversation_id, muted, user_id) per id.
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 0',
-      [conversationId],
+      'SELECT user_id FROM user_conversations WHERE conversation_id = ? AND muted = 1 AND user_id IN (?)',
+      [conversationId, userIds],
     );
-    return rows.map((r) => String(r.user_id));
-  }
-
-  async members(conversationId: string): Promise<string[]> {
-    // Read from ix_user_conversations_muted (conversation_id, muted, user_id) alone, like `audience`.
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT user_id FROM user_conversations WHERE conversation_id = ?',
-      [conversationId],
-    );
-    return rows.map((r) => String(r.user_id));
+    return new Set(rows.map((r) => String(r.user_id)));
   }
 
   async clearHistory(userId: string, conversationId: string): Promise<void> {

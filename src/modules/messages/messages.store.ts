@@ -150,15 +150,13 @@ export interface MessageStore {
   setFlag(userId: string, conversationId: string, flag: StateFlag, value: boolean): Promise<void>;
   /** Of these users, the ones who muted the conversation (one query however many users). */
   mutedAmong(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
-  /** Gives the user a state row in the conversation (no-op when present), making them part of its audience. */
-  join(userId: string, conversationId: string): Promise<void>;
-  /** Users with a state row in the conversation who did not mute it (the world channel's push audience). */
-  audience(conversationId: string): Promise<string[]>;
   /**
-   * Users with a state row in the conversation, muted or not (one indexed query): everyone who joined the
-   * world channel, who all get its `message.recalled` notices.
+   * Of these users, the ones who muted the conversation, reading only their own states (for a few users of a
+   * conversation that may have millions, such as the world channel).
    */
-  members(conversationId: string): Promise<string[]>;
+  mutedOf(conversationId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Gives the user a state row in the conversation (no-op when present), so it shows in their chat list. */
+  join(userId: string, conversationId: string): Promise<void>;
   /** Hides the conversation's history up to its current last seq for this user only. */
   clearHistory(userId: string, conversationId: string): Promise<void>;
   /**

@@ -28,6 +28,8 @@ export interface SocialSources {
   pairRelation(low: string, high: string): Promise<PairRelation>;
   /** The stored state of a group and all of its members. */
   groupSnapshot(groupId: string): Promise<GroupSnapshot>;
+  /** Every user that `userId` blocks. */
+  blockedIds(userId: string): Promise<string[]>;
 }
 
 const DATA_TTL_SECONDS = 600;
@@ -117,6 +119,27 @@ export class SocialCache {
   async invalidatePair(a: string, b: string): Promise<void> {
     const { low, high, key } = this.pair(a, b);
     await this.bump(this.keys.key('social', 'pairgen', low, high), key);
+  }
+
+  /**
+   * Every user that `userId` blocks (one `GET` when warm): who must not get their read receipts and typing
+   * notices. Filled like `relation`.
+   */
+  async blockedBy(userId: string): Promise<Set<string>> {
+    const key = this.keys.key('social', 'blocks', userId);
+    let raw = await this.redis.get(key);
+    if (raw === null) {
+      const genKey = this.keys.key('social', 'blocksgen', userId);
+      const gen = (await this.redis.get(genKey)) ?? '';
+      raw = (await this.sources.blockedIds(userId)).join(',');
+      await this.redis.eval(FILL_STRING, 2, key, genKey, gen, DATA_TTL_SECONDS, raw);
+    }
+    return new Set(raw ? raw.split(',') : []);
+  }
+
+  /** Forgets whom `userId` blocks; call after a block or unblock is committed (with `invalidatePair`). */
+  async invalidateBlocks(userId: string): Promise<void> {
+    await this.bump(this.keys.key('social', 'blocksgen', userId), this.keys.key('social', 'blocks', userId));
   }
 
   /** Whether the group exists, its mute-all flag and one member's state (null when not a member). */

@@ -33,6 +33,11 @@ export class CachedSocialPolicy implements SocialPolicy {
     }
   }
 
+  /** Every user that `userId` blocks: they get none of `userId`'s read receipts or typing notices. */
+  usersBlockedBy(userId: string): Promise<Set<string>> {
+    return this.cache.blockedBy(userId);
+  }
+
   /** Ids of every member of the group; empty when the group does not exist. */
   async groupMemberIds(groupId: string): Promise<string[]> {
     if (!GROUP_ID_RE.test(groupId)) return [];
