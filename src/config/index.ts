@@ -18,6 +18,8 @@ export interface Config {
     bodyLimit: string;
     trustProxy: number;
     shutdownTimeoutMs: number;
+    restartDelayMs: number;
+    maxStartFailures: number;
   };
   mysql: { url: string; poolSize: number };
   redis: { url: string; prefix: string };

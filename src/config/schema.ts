@@ -186,6 +186,18 @@ export const schema = {
       default: 10000,
       env: 'SHUTDOWN_TIMEOUT_MS',
     },
+    restartDelayMs: {
+      doc: 'How long the cluster primary waits before replacing a worker that died.',
+      format: 'count',
+      default: 1000,
+      env: 'SERVER_RESTART_DELAY_MS',
+    },
+    maxStartFailures: {
+      doc: 'Workers in a row that may die before they are ready; then the primary gives up and exits 1.',
+      format: 'positive',
+      default: 5,
+      env: 'SERVER_MAX_START_FAILURES',
+    },
   },
   mysql: {
     url: {

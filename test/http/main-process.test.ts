@@ -116,6 +116,72 @@ describe('the server process (src/main.ts)', () => {
     await expect(request(base).get('/healthz')).rejects.toThrow();
   });
 
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'cancels a pending restart on %s while every worker is down, and exits 0',
+    async (sig) => {
+      const port = await freePort();
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: '2',
+        SERVER_RESTART_DELAY_MS: '4000',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const listening = () => s.lines.filter((l) => l.msg === 'instance listening');
+      await until(() => listening().length === 2, 60_000, 'two workers listening');
+      for (const l of listening()) process.kill(l.pid as number, 'SIGKILL');
+      const died = () => s.lines.filter((l) => l.msg === 'worker exited; starting another');
+      await until(() => died().length === 2, 10_000, 'both workers reported dead');
+
+      s.child.kill(sig);
+      const outcome = await Promise.race([
+        s.exited,
+        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 15_000)),
+      ]);
+      expect(outcome).toEqual({ code: 0, signal: null });
+      // No worker was started after the stop, and nothing serves the port any more.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(listening()).toHaveLength(2);
+      await expect(request(`http://127.0.0.1:${port}`).get('/healthz')).rejects.toThrow();
+    },
+    90_000,
+  );
+
+  it('exits 1 with one line saying why when workers keep failing to start', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: '2',
+        SERVER_RESTART_DELAY_MS: '100',
+        SERVER_MAX_START_FAILURES: '3',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const outcome = await Promise.race([
+        s.exited,
+        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 100_000)),
+      ]);
+      expect(outcome).toEqual({ code: 1, signal: null });
+      const workerFailures = s.lines.filter((l) => l.msg === 'failed to start' && l.role === 'worker');
+      expect(workerFailures.length).toBeGreaterThanOrEqual(3);
+      const fromPrimary = s.lines.filter((l) => l.role === 'primary' && l.level === 'fatal');
+      expect(fromPrimary).toHaveLength(1);
+      expect(fromPrimary[0].msg).toMatch(/failed to start 3 times in a row .*EADDRINUSE.*; exiting$/);
+      expect(s.lines.some((l) => l.msg === 'instance listening')).toBe(false);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 120_000);
+
   it('stops with exit code 1 and one stderr line naming the key when a setting is bad', async () => {
     const s = startMain({ PORT: '80abc', MYSQL_URL: iso.mysqlUrl, REDIS_PREFIX: iso.prefix });
     running.push(s);
