@@ -39,7 +39,7 @@ export function buildApp(deps: AppDeps): Express {
 
   const openapi = buildOpenApiDocument();
   const router = Router();
-  registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks });
+  registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks, logger: deps.logger });
   router.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

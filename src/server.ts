@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config';
 import { buildApp, type RouteModule } from './app';
-import { createMysqlPool, migrate, type Pool } from './infra/mysql';
+import { createMysqlPool, migrate, sharedSecret, type Pool } from './infra/mysql';
 import { closeRedisClients, createRedisClients, type RedisClients } from './infra/redis';
 import type { HealthCheck } from './http/service.routes';
 import { Lifecycle, Phase } from './shared/lifecycle';
@@ -80,12 +81,10 @@ export async function startInstance(
   const redis = await createRedisClients(config.redis.url, config.redis.prefix);
   lifecycle.onStop(Phase.CloseClients, 'redis', () => closeRedisClients(redis));
 
-  const tokens = new TokenService(
-    redis.command,
-    redis.keys,
-    config.auth.jwtSecret,
-    config.auth.tokenTtlSeconds,
-  );
+  // A configured secret wins; otherwise the deployment's own, made by the first instance that started.
+  const jwtSecret =
+    config.auth.jwtSecret || (await sharedSecret(mysql, 'jwt', () => randomBytes(48).toString('base64url')));
+  const tokens = new TokenService(redis.command, redis.keys, jwtSecret, config.auth.tokenTtlSeconds);
   const captcha = new CaptchaService(
     redis.command,
     redis.keys,

@@ -242,9 +242,9 @@ export const schema = {
   },
   auth: {
     jwtSecret: {
-      doc: 'Secret that signs access tokens (at least 32 characters in production).',
-      format: 'nonempty-string',
-      default: 'dev-secret-change-me',
+      doc: 'Secret that signs access tokens (at least 32 characters in production); empty: a random one kept in the database.',
+      format: String,
+      default: '',
       env: 'JWT_SECRET',
       sensitive: true,
     },

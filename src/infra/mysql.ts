@@ -153,6 +153,19 @@ export async function withTransaction<T>(
   }
 }
 
+/**
+ * The deployment-wide secret `name` from `server_secrets`, created with `generate()` when missing. Instances
+ * starting at once on a fresh database all end up with the first one stored: each offers its value with
+ * INSERT IGNORE, then every one reads back the row that won.
+ */
+export async function sharedSecret(pool: Pool, name: string, generate: () => string): Promise<string> {
+  await pool.query('INSERT IGNORE INTO server_secrets (name, value) VALUES (?, ?)', [name, generate()]);
+  const [rows] = await pool.query('SELECT value FROM server_secrets WHERE name = ?', [name]);
+  const value = (rows as Array<{ value: string }>)[0]?.value;
+  if (!value) throw new Error(`server secret ${name} could not be stored`);
+  return value;
+}
+
 /** True for MySQL's duplicate-key error. */
 export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: string })?.code === 'ER_DUP_ENTRY';

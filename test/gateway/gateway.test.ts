@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { jwtSecretOf, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
@@ -64,7 +64,7 @@ describe('WebSocket gateway /ws', () => {
           iatMs: Date.now() - 120_000,
           exp: Math.floor(Date.now() / 1000) - 60,
         },
-        app.instance.config.auth.jwtSecret,
+        await jwtSecretOf(app.instance),
         { algorithm: 'HS256' },
       );
       expect(await upgradeStatus(app.instance.url, `/ws?token=${expired}`)).toBe(401);
