@@ -8,6 +8,7 @@ import { buildApp, type RouteModule } from './app';
 import { createMysqlPool, migrate, sharedSecret, type Pool } from './infra/mysql';
 import { closeRedisClients, createRedisClients, type RedisClients } from './infra/redis';
 import type { HealthCheck } from './http/service.routes';
+import { originCheck, upgradeOriginCheck } from './http/cors';
 import { Lifecycle, Phase } from './shared/lifecycle';
 import { createLogger, type Logger } from './shared/logger';
 import { Metrics } from './shared/metrics';
@@ -197,7 +198,8 @@ export async function startInstance(
     modules.push(federationRoutes(federation, config.federation.domain));
   }
 
-  const app = buildApp({ config, logger, metrics, healthChecks, modules });
+  const origins = originCheck({ env: config.env, origins: config.cors.origins });
+  const app = buildApp({ config, logger, metrics, healthChecks, modules, origins });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -219,6 +221,7 @@ export async function startInstance(
     choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
     logger,
     metrics,
+    allowOrigin: upgradeOriginCheck(origins),
   });
   await gateway.start();
   tokens.setRevocationListener(gateway.revocations);

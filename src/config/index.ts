@@ -40,6 +40,7 @@ export interface Config {
     profileChangesPerMinute: number;
     typingIntervalSeconds: number;
   };
+  cors: { origins: string; maxAgeSeconds: number };
   log: { level: string };
   ws: {
     maxFrameBytes: number;
