@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config';
 import { buildApp, type RouteModule } from './app';
-import { createMysqlPool, migrate, sharedSecret, type Pool } from './infra/mysql';
+import { createMysqlPool, migrate, poolStats, sharedSecret, type Pool } from './infra/mysql';
 import { closeRedisClients, createRedisClients, type RedisClients } from './infra/redis';
 import type { HealthCheck } from './http/service.routes';
 import { originCheck, upgradeOriginCheck } from './http/cors';
@@ -20,6 +20,7 @@ import { RedisRateLimiter } from './shared/rate-limit';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
+import { timedDelivery } from './gateway/timed-delivery';
 import { closeMongoConnection, createMongoConnection } from './infra/mongo';
 import type { MessageStore } from './modules/messages/messages.store';
 import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
@@ -73,10 +74,10 @@ export async function startInstance(
   logger: Logger = createLogger({ level: config.log.level }),
 ): Promise<Instance> {
   const lifecycle = new Lifecycle(logger);
-  const metrics = new Metrics();
 
   const mysql = await createMysqlPool(config.mysql.url, config.mysql.poolSize);
   lifecycle.onStop(Phase.CloseClients, 'mysql', () => mysql.end());
+  const metrics = new Metrics({ dbPool: () => poolStats(mysql) });
   await migrate(mysql, path.resolve(__dirname, '../sql'), logger);
 
   const redis = await createRedisClients(config.redis.url, config.redis.prefix);
@@ -229,7 +230,7 @@ export async function startInstance(
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(gateway.delivery);
+  messages.setDelivery(timedDelivery(gateway.delivery, metrics.messageDelivery));
   registerMessageFrames(gateway.frames, messages, messageLimits);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
