@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -54,6 +55,20 @@ function startMain(env: Record<string, string>): Started {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, lines, stderr: () => err, exited };
+}
+
+/** How the process exited, or 'still running' when it has not within `ms`. */
+async function exitWithin(
+  s: Started,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), ms)));
+  try {
+    return await Promise.race([s.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -114,7 +129,7 @@ describe('the server process (src/main.ts)', () => {
     expect(new Set(stopped)).toEqual(pids);
     expect(s.lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
     await expect(request(base).get('/healthz')).rejects.toThrow();
-  });
+  }, 90_000);
 
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'cancels a pending restart on %s while every worker is down, and exits 0',
@@ -137,10 +152,7 @@ describe('the server process (src/main.ts)', () => {
       await until(() => died().length === 2, 10_000, 'both workers reported dead');
 
       s.child.kill(sig);
-      const outcome = await Promise.race([
-        s.exited,
-        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 15_000)),
-      ]);
+      const outcome = await exitWithin(s, 15_000);
       expect(outcome).toEqual({ code: 0, signal: null });
       // No worker was started after the stop, and nothing serves the port any more.
       await new Promise((r) => setTimeout(r, 500));
@@ -166,10 +178,7 @@ describe('the server process (src/main.ts)', () => {
         REDIS_PREFIX: iso.prefix,
       });
       running.push(s);
-      const outcome = await Promise.race([
-        s.exited,
-        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 100_000)),
-      ]);
+      const outcome = await exitWithin(s, 100_000);
       expect(outcome).toEqual({ code: 1, signal: null });
       const workerFailures = s.lines.filter((l) => l.msg === 'failed to start' && l.role === 'worker');
       expect(workerFailures.length).toBeGreaterThanOrEqual(3);
@@ -181,6 +190,57 @@ describe('the server process (src/main.ts)', () => {
       await new Promise((r) => taken.close(r));
     }
   }, 120_000);
+
+  it.each(['1', '2'])(
+    'ends at once with exit code 1 on a second SIGTERM while a stop waits for a request (SERVER_WORKERS=%s)',
+    async (workers) => {
+      const port = await freePort();
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: workers,
+        SHUTDOWN_TIMEOUT_MS: '120000',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const listening = () => s.lines.filter((l) => l.msg === 'instance listening');
+      await until(() => listening().length === Number(workers), 60_000, 'workers listening');
+      const workerPids = listening().map((l) => l.pid as number);
+
+      // A request whose body never finishes keeps the graceful stop waiting (up to SHUTDOWN_TIMEOUT_MS).
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(
+        'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user',
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      try {
+        s.child.kill('SIGTERM');
+        await until(() => s.lines.some((l) => l.msg === 'shutting down'), 20_000, 'a stop to begin');
+        await new Promise((r) => setTimeout(r, 500));
+        expect(s.child.exitCode).toBeNull();
+
+        s.child.kill('SIGTERM');
+        const outcome = await exitWithin(s, 15_000);
+        expect(outcome).toEqual({ code: 1, signal: null });
+        expect(s.lines.some((l) => /^second signal/.test(String(l.msg)))).toBe(true);
+        // Killed workers may linger a moment as zombies until their new parent reaps them.
+        const gone = (pid: number) => {
+          try {
+            return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+          } catch {
+            return true;
+          }
+        };
+        await until(() => workerPids.every(gone), 10_000, 'the workers to end');
+      } finally {
+        socket.destroy();
+      }
+    },
+    120_000,
+  );
 
   it('stops with exit code 1 and one stderr line naming the key when a setting is bad', async () => {
     const s = startMain({ PORT: '80abc', MYSQL_URL: iso.mysqlUrl, REDIS_PREFIX: iso.prefix });
