@@ -3,6 +3,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { Config } from './config';
 import type { Logger } from './shared/logger';
 import type { Metrics } from './shared/metrics';
+import { corsHeaders, securityHeaders, type OriginCheck } from './http/cors';
 import { accessLog, errorHandler, notFound, requestId } from './http/middleware';
 import { buildOpenApiDocument } from './http/openapi';
 import { registerServiceRoutes, type HealthCheck } from './http/service.routes';
@@ -16,6 +17,8 @@ export interface AppDeps {
   metrics: Metrics;
   healthChecks: HealthCheck[];
   modules: RouteModule[];
+  /** The browser origins that may call the API (`cors.origins`). */
+  origins: OriginCheck;
 }
 
 /** The Express app with every route, without listening (tests drive it directly). */
@@ -26,6 +29,8 @@ export function buildApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(requestId());
   app.use(accessLog(deps.logger, deps.metrics));
+  app.use(securityHeaders());
+  app.use(corsHeaders(deps.origins, deps.config.cors.maxAgeSeconds));
   app.use(
     express.json({
       limit: deps.config.server.bodyLimit,
@@ -39,13 +44,21 @@ export function buildApp(deps: AppDeps): Express {
 
   const openapi = buildOpenApiDocument();
   const router = Router();
-  registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks });
+  registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks, logger: deps.logger });
   router.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
   for (const mod of deps.modules) mod(router);
   app.use(router);
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'JIM API' }));
+  app.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(openapi, {
+      customSiteTitle: 'JIM API',
+      // The validator badge would load an image from validator.swagger.io, which the page's policy forbids.
+      swaggerOptions: { validatorUrl: null },
+    }),
+  );
 
   app.use(notFound());
   app.use(errorHandler(deps.logger));

@@ -1,12 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config';
 import { buildApp, type RouteModule } from './app';
-import { createMysqlPool, migrate, type Pool } from './infra/mysql';
+import { createMysqlPool, migrate, poolStats, sharedSecret, type Pool } from './infra/mysql';
 import { closeRedisClients, createRedisClients, type RedisClients } from './infra/redis';
 import type { HealthCheck } from './http/service.routes';
+import { originCheck, upgradeOriginCheck } from './http/cors';
 import { Lifecycle, Phase } from './shared/lifecycle';
 import { createLogger, type Logger } from './shared/logger';
 import { Metrics } from './shared/metrics';
@@ -18,6 +20,7 @@ import { RedisRateLimiter } from './shared/rate-limit';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
+import { timedDelivery } from './gateway/timed-delivery';
 import { closeMongoConnection, createMongoConnection } from './infra/mongo';
 import type { MessageStore } from './modules/messages/messages.store';
 import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
@@ -72,21 +75,19 @@ export async function startInstance(
   logger: Logger = createLogger({ level: config.log.level }),
 ): Promise<Instance> {
   const lifecycle = new Lifecycle(logger);
-  const metrics = new Metrics();
 
   const mysql = await createMysqlPool(config.mysql.url, config.mysql.poolSize);
   lifecycle.onStop(Phase.CloseClients, 'mysql', () => mysql.end());
+  const metrics = new Metrics({ dbPool: () => poolStats(mysql) });
   await migrate(mysql, path.resolve(__dirname, '../sql'), logger);
 
   const redis = await createRedisClients(config.redis.url, config.redis.prefix);
   lifecycle.onStop(Phase.CloseClients, 'redis', () => closeRedisClients(redis));
 
-  const tokens = new TokenService(
-    redis.command,
-    redis.keys,
-    config.auth.jwtSecret,
-    config.auth.tokenTtlSeconds,
-  );
+  // A configured secret wins; otherwise the deployment's own, made by the first instance that started.
+  const jwtSecret =
+    config.auth.jwtSecret || (await sharedSecret(mysql, 'jwt', () => randomBytes(48).toString('base64url')));
+  const tokens = new TokenService(redis.command, redis.keys, jwtSecret, config.auth.tokenTtlSeconds);
   const captcha = new CaptchaService(
     redis.command,
     redis.keys,
@@ -201,7 +202,8 @@ export async function startInstance(
     modules.push(federationRoutes(federation, config.federation.domain));
   }
 
-  const app = buildApp({ config, logger, metrics, healthChecks, modules });
+  const origins = originCheck({ env: config.env, origins: config.cors.origins });
+  const app = buildApp({ config, logger, metrics, healthChecks, modules, origins });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -230,6 +232,7 @@ export async function startInstance(
     },
     logger,
     metrics,
+    allowOrigin: upgradeOriginCheck(origins),
   });
   await gateway.start();
   tokens.setRevocationListener(gateway.revocations);
@@ -238,7 +241,7 @@ export async function startInstance(
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(gateway.delivery, gateway.broadcaster);
+  messages.setDelivery(timedDelivery(gateway.delivery, metrics.messageDelivery), gateway.broadcaster);
   registerMessageFrames(gateway.frames, messages, messageLimits);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());

@@ -151,6 +151,31 @@ convict.addFormat({
   },
 });
 
+/** `scheme://host[:port]` with scheme http(s), optionally `scheme://*.domain` (a browser origin or pattern). */
+function isOriginEntry(entry: string): boolean {
+  const m = /^(https?):\/\/(\*\.)?([^/?#*]+)$/i.exec(entry);
+  if (!m) return false;
+  try {
+    return new URL(`${m[1]}://${m[3]}`).host === m[3].toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+convict.addFormat({
+  name: 'origin-list',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a comma-separated list of origins');
+    for (const entry of value.split(',').map((e) => e.trim())) {
+      if (entry && entry !== '*' && !isOriginEntry(entry)) {
+        throw new Error(
+          `"${entry}" is not an origin (scheme://host[:port], https://*.domain for subdomains, or *)`,
+        );
+      }
+    }
+  },
+});
+
 /** Every setting of the service: its doc, format, default and environment variable. */
 export const schema = {
   env: {
@@ -185,6 +210,18 @@ export const schema = {
       format: 'count',
       default: 10000,
       env: 'SHUTDOWN_TIMEOUT_MS',
+    },
+    restartDelayMs: {
+      doc: 'How long the cluster primary waits before replacing a worker that died.',
+      format: 'count',
+      default: 1000,
+      env: 'SERVER_RESTART_DELAY_MS',
+    },
+    maxStartFailures: {
+      doc: 'Workers in a row that may die before they are ready; then the primary gives up and exits 1.',
+      format: 'positive',
+      default: 5,
+      env: 'SERVER_MAX_START_FAILURES',
     },
   },
   mysql: {
@@ -230,9 +267,9 @@ export const schema = {
   },
   auth: {
     jwtSecret: {
-      doc: 'Secret that signs access tokens (at least 32 characters in production).',
-      format: 'nonempty-string',
-      default: 'dev-secret-change-me',
+      doc: 'Secret that signs access tokens (at least 32 characters in production); empty: a random one kept in the database.',
+      format: String,
+      default: '',
       env: 'JWT_SECRET',
       sensitive: true,
     },
@@ -323,6 +360,20 @@ export const schema = {
       format: 'count',
       default: 3,
       env: 'RATE_LIMIT_TYPING_INTERVAL_SECONDS',
+    },
+  },
+  cors: {
+    origins: {
+      doc: 'Browser origins allowed to call the API and open the WebSocket, comma-separated (* for any, https://*.example.com for subdomains); empty: none in production, any localhost origin otherwise.',
+      format: 'origin-list',
+      default: '',
+      env: 'CORS_ORIGINS',
+    },
+    maxAgeSeconds: {
+      doc: 'How long browsers may cache a preflight answer.',
+      format: 'count',
+      default: 600,
+      env: 'CORS_MAX_AGE_SECONDS',
     },
   },
   log: {

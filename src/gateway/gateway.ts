@@ -128,11 +128,14 @@ export interface GatewayDeps {
   inactiveAmong: (userIds: string[]) => Promise<Set<string>>;
   logger: Logger;
   metrics: Metrics;
+  /** Whether the upgrade's Origin may connect (browser pages of origins that are not allowed may not). */
+  allowOrigin: (req: http.IncomingMessage) => boolean;
 }
 
 const TEXT = { binary: false };
 const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -470,6 +473,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
    *     responses:
    *       101: { description: switched to the WebSocket protocol }
    *       401: { $ref: '#/components/responses/Unauthenticated' }
+   *       403:
+   *         description: FORBIDDEN (a browser page of an origin that cors.origins does not allow)
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
    *       429:
    *         description: TOO_MANY_CONNECTIONS (the user already holds ws.maxConnectionsPerUser connections)
    *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
@@ -484,6 +490,10 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     const pathname = q < 0 ? url : url.slice(0, q);
     if (pathname !== '/ws' && pathname !== '/ws/') {
       this.refuse(req, socket, 404, 'NOT_FOUND', 'Not found');
+      return;
+    }
+    if (!this.deps.allowOrigin(req)) {
+      this.refuse(req, socket, 403, 'FORBIDDEN', 'Origin not allowed');
       return;
     }
     if (!this.accepting) {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
 import type { Logger } from '../shared/logger';
+import type { PoolStats } from '../shared/metrics';
 
 export type { Pool, PoolConnection } from 'mysql2/promise';
 
@@ -45,6 +46,25 @@ export async function createMysqlPool(url: string, poolSize: number): Promise<Po
     bigNumberStrings: true,
     enableKeepAlive: true,
   });
+}
+
+/** The mysql2 pool's own queues; mysql2 has no public API for its state. */
+interface PoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
+  config?: { connectionLimit?: number };
+}
+
+/** The pool's connections and waiting requests at this moment (for the metrics). */
+export function poolStats(pool: Pool): PoolStats {
+  const core = (pool as unknown as { pool: PoolInternals }).pool;
+  return {
+    open: core._allConnections?.length ?? 0,
+    idle: core._freeConnections?.length ?? 0,
+    waiting: core._connectionQueue?.length ?? 0,
+    limit: core.config?.connectionLimit ?? 0,
+  };
 }
 
 const MIGRATION_LOCK = 'jim_schema_migrations';
@@ -151,6 +171,19 @@ export async function withTransaction<T>(
   } finally {
     conn.release();
   }
+}
+
+/**
+ * The deployment-wide secret `name` from `server_secrets`, created with `generate()` when missing. Instances
+ * starting at once on a fresh database all end up with the first one stored: each offers its value with
+ * INSERT IGNORE, then every one reads back the row that won.
+ */
+export async function sharedSecret(pool: Pool, name: string, generate: () => string): Promise<string> {
+  await pool.query('INSERT IGNORE INTO server_secrets (name, value) VALUES (?, ?)', [name, generate()]);
+  const [rows] = await pool.query('SELECT value FROM server_secrets WHERE name = ?', [name]);
+  const value = (rows as Array<{ value: string }>)[0]?.value;
+  if (!value) throw new Error(`server secret ${name} could not be stored`);
+  return value;
 }
 
 /** True for MySQL's duplicate-key error. */

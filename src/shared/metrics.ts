@@ -1,5 +1,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What a database connection pool holds at one moment. */
+export interface PoolStats {
+  /** Connections open (idle and in use). */
+  open: number;
+  /** Open connections waiting for work. */
+  idle: number;
+  /** Requests waiting for a connection because every one is in use. */
+  waiting: number;
+  /** The most connections the pool opens. */
+  limit: number;
+}
+
 /** The Prometheus registry of one process and the metrics the modules update. */
 export class Metrics {
   readonly registry = new Registry();
@@ -13,8 +25,10 @@ export class Metrics {
   readonly wsSlowClosed: Counter;
   readonly wsHeartbeatDropped: Counter;
   readonly gatewayRouted: Counter<'direction'>;
+  readonly messageDelivery: Histogram;
 
-  constructor() {
+  /** `dbPool` reads the MySQL pool's state at each scrape. */
+  constructor(sources: { dbPool?: () => PoolStats } = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'jim_' });
     this.httpDuration = new Histogram({
       name: 'jim_http_request_duration_seconds',
@@ -74,5 +88,41 @@ export class Metrics {
       labelNames: ['direction'],
       registers: [this.registry],
     });
+    this.messageDelivery = new Histogram({
+      name: 'jim_message_delivery_seconds',
+      help: 'From a message being stored to its push written to local connections and published to other instances',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    const dbPool = sources.dbPool;
+    if (dbPool) {
+      new Gauge({
+        name: 'jim_db_pool_connections',
+        help: 'MySQL pool connections by state (idle or in_use)',
+        labelNames: ['state'],
+        registers: [this.registry],
+        collect() {
+          const s = dbPool();
+          this.set({ state: 'idle' }, s.idle);
+          this.set({ state: 'in_use' }, s.open - s.idle);
+        },
+      });
+      new Gauge({
+        name: 'jim_db_pool_waiting_requests',
+        help: 'Requests waiting for a MySQL pool connection',
+        registers: [this.registry],
+        collect() {
+          this.set(dbPool().waiting);
+        },
+      });
+      new Gauge({
+        name: 'jim_db_pool_max_connections',
+        help: 'The most connections the MySQL pool opens (mysql.poolSize)',
+        registers: [this.registry],
+        collect() {
+          this.set(dbPool().limit);
+        },
+      });
+    }
   }
 }

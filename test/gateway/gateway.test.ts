@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { createLogger } from '../../src/shared/logger';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { jwtSecretOf, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
@@ -66,7 +66,7 @@ describe('WebSocket gateway /ws', () => {
           iatMs: Date.now() - 120_000,
           exp: Math.floor(Date.now() / 1000) - 60,
         },
-        app.instance.config.auth.jwtSecret,
+        await jwtSecretOf(app.instance),
         { algorithm: 'HS256' },
       );
       expect(await upgradeStatus(app.instance.url, `/ws?token=${expired}`)).toBe(401);

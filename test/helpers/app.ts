@@ -100,6 +100,13 @@ async function scanKeys(redis: Instance['redis']['command'], pattern: string): P
   return found;
 }
 
+/** The secret an instance signs tokens with: the configured one, else the deployment's in `server_secrets`. */
+export async function jwtSecretOf(instance: Instance): Promise<string> {
+  if (instance.config.auth.jwtSecret) return instance.config.auth.jwtSecret;
+  const [rows] = await instance.mysql.query("SELECT value FROM server_secrets WHERE name = 'jwt'");
+  return (rows as Array<{ value: string }>)[0].value;
+}
+
 /** Drops a test database. */
 export async function dropDatabase(url: string): Promise<void> {
   const { options, database } = parseMysqlUrl(url);

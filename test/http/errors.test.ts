@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { jwtSecretOf, registerUser, startTestApp, type TestApp } from '../helpers/app';
 
 type Method = 'post' | 'patch' | 'put';
 
@@ -289,7 +289,7 @@ describe('hostile input and the error envelope', () => {
       const u = await registerUser(app);
       const expired = jwt.sign(
         { sub: u.id, jti: 'expired-jti', exp: Math.floor(Date.now() / 1000) - 60 },
-        app.instance.config.auth.jwtSecret,
+        await jwtSecretOf(app.instance),
         { algorithm: 'HS256' },
       );
       const res = await me(`Bearer ${expired}`);
@@ -310,7 +310,7 @@ describe('hostile input and the error envelope', () => {
     });
 
     it('answers 401 UNAUTHENTICATED for a well-signed token without a user id or jti', async () => {
-      const secret = app.instance.config.auth.jwtSecret;
+      const secret = await jwtSecretOf(app.instance);
       for (const claims of [{ jti: 'x' }, { sub: 'alice', jti: 'x' }, { sub: '1' }]) {
         const t = jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: 600 });
         const res = await me(`Bearer ${t}`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -54,6 +55,20 @@ function startMain(env: Record<string, string>): Started {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, lines, stderr: () => err, exited };
+}
+
+/** How the process exited, or 'still running' when it has not within `ms`. */
+async function exitWithin(
+  s: Started,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), ms)));
+  try {
+    return await Promise.race([s.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -114,7 +129,118 @@ describe('the server process (src/main.ts)', () => {
     expect(new Set(stopped)).toEqual(pids);
     expect(s.lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
     await expect(request(base).get('/healthz')).rejects.toThrow();
-  });
+  }, 90_000);
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'cancels a pending restart on %s while every worker is down, and exits 0',
+    async (sig) => {
+      const port = await freePort();
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: '2',
+        SERVER_RESTART_DELAY_MS: '4000',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const listening = () => s.lines.filter((l) => l.msg === 'instance listening');
+      await until(() => listening().length === 2, 60_000, 'two workers listening');
+      for (const l of listening()) process.kill(l.pid as number, 'SIGKILL');
+      const died = () => s.lines.filter((l) => l.msg === 'worker exited; starting another');
+      await until(() => died().length === 2, 10_000, 'both workers reported dead');
+
+      s.child.kill(sig);
+      const outcome = await exitWithin(s, 15_000);
+      expect(outcome).toEqual({ code: 0, signal: null });
+      // No worker was started after the stop, and nothing serves the port any more.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(listening()).toHaveLength(2);
+      await expect(request(`http://127.0.0.1:${port}`).get('/healthz')).rejects.toThrow();
+    },
+    90_000,
+  );
+
+  it('exits 1 with one line saying why when workers keep failing to start', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: '2',
+        SERVER_RESTART_DELAY_MS: '100',
+        SERVER_MAX_START_FAILURES: '3',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const outcome = await exitWithin(s, 100_000);
+      expect(outcome).toEqual({ code: 1, signal: null });
+      const workerFailures = s.lines.filter((l) => l.msg === 'failed to start' && l.role === 'worker');
+      expect(workerFailures.length).toBeGreaterThanOrEqual(3);
+      const fromPrimary = s.lines.filter((l) => l.role === 'primary' && l.level === 'fatal');
+      expect(fromPrimary).toHaveLength(1);
+      expect(fromPrimary[0].msg).toMatch(/failed to start 3 times in a row .*EADDRINUSE.*; exiting$/);
+      expect(s.lines.some((l) => l.msg === 'instance listening')).toBe(false);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 120_000);
+
+  it.each(['1', '2'])(
+    'ends at once with exit code 1 on a second SIGTERM while a stop waits for a request (SERVER_WORKERS=%s)',
+    async (workers) => {
+      const port = await freePort();
+      const s = startMain({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SERVER_WORKERS: workers,
+        SHUTDOWN_TIMEOUT_MS: '120000',
+        MYSQL_URL: iso.mysqlUrl,
+        REDIS_URL,
+        REDIS_PREFIX: iso.prefix,
+      });
+      running.push(s);
+      const listening = () => s.lines.filter((l) => l.msg === 'instance listening');
+      await until(() => listening().length === Number(workers), 60_000, 'workers listening');
+      const workerPids = listening().map((l) => l.pid as number);
+
+      // A request whose body never finishes keeps the graceful stop waiting (up to SHUTDOWN_TIMEOUT_MS).
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(
+        'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user',
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      try {
+        s.child.kill('SIGTERM');
+        await until(() => s.lines.some((l) => l.msg === 'shutting down'), 20_000, 'a stop to begin');
+        await new Promise((r) => setTimeout(r, 500));
+        expect(s.child.exitCode).toBeNull();
+
+        s.child.kill('SIGTERM');
+        const outcome = await exitWithin(s, 15_000);
+        expect(outcome).toEqual({ code: 1, signal: null });
+        expect(s.lines.some((l) => /^second signal/.test(String(l.msg)))).toBe(true);
+        // Killed workers may linger a moment as zombies until their new parent reaps them.
+        const gone = (pid: number) => {
+          try {
+            return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+          } catch {
+            return true;
+          }
+        };
+        await until(() => workerPids.every(gone), 10_000, 'the workers to end');
+      } finally {
+        socket.destroy();
+      }
+    },
+    120_000,
+  );
 
   it('stops with exit code 1 and one stderr line naming the key when a setting is bad', async () => {
     const s = startMain({ PORT: '80abc', MYSQL_URL: iso.mysqlUrl, REDIS_PREFIX: iso.prefix });
