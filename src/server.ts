@@ -20,7 +20,7 @@ import { RedisRateLimiter } from './shared/rate-limit';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
-import { timedDelivery } from './gateway/timed-delivery';
+import { timedBroadcast, timedDelivery } from './gateway/timed-delivery';
 import { closeMongoConnection, createMongoConnection } from './infra/mongo';
 import type { MessageStore } from './modules/messages/messages.store';
 import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
@@ -241,7 +241,10 @@ export async function startInstance(
   friends.setDelivery(gateway.delivery);
   groups.setDelivery(gateway.delivery);
   gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(timedDelivery(gateway.delivery, metrics.messageDelivery), gateway.broadcaster);
+  messages.setDelivery(
+    timedDelivery(gateway.delivery, metrics.messageDelivery),
+    timedBroadcast(gateway.broadcaster, metrics.messageDelivery),
+  );
   registerMessageFrames(gateway.frames, messages, messageLimits);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
