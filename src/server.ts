@@ -77,7 +77,10 @@ export async function startInstance(
   lifecycle.onStop(Phase.CloseClients, 'mysql', () => mysql.end());
   await migrate(mysql, path.resolve(__dirname, '../sql'), logger);
 
-  const redis = await createRedisClients(config.redis.url, config.redis.prefix);
+  const redis = await createRedisClients(config.redis.url, config.redis.prefix, {
+    logger,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+  });
   lifecycle.onStop(Phase.CloseClients, 'redis', () => closeRedisClients(redis));
 
   const tokens = new TokenService(
@@ -109,10 +112,15 @@ export async function startInstance(
 
   const friendsStore = new MysqlFriendsStore(mysql);
   const groupsStore = new MysqlGroupsStore(mysql);
-  const socialCache = new SocialCache(redis.command, redis.keys, {
-    pairRelation: (low, high) => friendsStore.pairRelation(low, high),
-    groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
-  });
+  const socialCache = new SocialCache(
+    redis.command,
+    redis.keys,
+    {
+      pairRelation: (low, high) => friendsStore.pairRelation(low, high),
+      groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
+    },
+    logger,
+  );
   const socialPolicy = new CachedSocialPolicy(socialCache);
   // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
   const friends = new FriendsService({
