@@ -414,7 +414,7 @@ export class Gateway implements Delivery, FrameRouter, RevocationListener {
    *         description: TOO_MANY_CONNECTIONS (the user already holds ws.maxConnectionsPerUser connections)
    *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
    *       503:
-   *         description: UNAVAILABLE (the instance is shutting down; reconnect)
+   *         description: UNAVAILABLE (the instance is shutting down, or Redis or MySQL cannot be reached; reconnect after Retry-After)
    *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
    */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
