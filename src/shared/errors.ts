@@ -115,7 +115,6 @@ const UNREACHABLE_MESSAGES = [
   /^MASTERDOWN /,
   /^TRYAGAIN /,
   /closed state$/,
-  /^Pool is closed\.?$/,
   /^Queue limit reached\.?$/,
   /^Timeout acquiring a connection/,
 ];
