@@ -81,7 +81,10 @@ export async function startInstance(
   const metrics = new Metrics({ dbPool: () => poolStats(mysql) });
   await migrate(mysql, path.resolve(__dirname, '../sql'), logger);
 
-  const redis = await createRedisClients(config.redis.url, config.redis.prefix);
+  const redis = await createRedisClients(config.redis.url, config.redis.prefix, {
+    logger,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+  });
   lifecycle.onStop(Phase.CloseClients, 'redis', () => closeRedisClients(redis));
 
   // A configured secret wins; otherwise the deployment's own, made by the first instance that started.
@@ -112,11 +115,16 @@ export async function startInstance(
   tokens.checkAccountsWith((userId) => accounts.isActive(userId));
 
   const groupsStore = new MysqlGroupsStore(mysql);
-  const socialCache = new SocialCache(redis.command, redis.keys, {
-    pairRelation: (low, high) => friendsStore.pairRelation(low, high),
-    groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
-    blockedIds: (userId) => friendsStore.blockedIds(userId),
-  });
+  const socialCache = new SocialCache(
+    redis.command,
+    redis.keys,
+    {
+      pairRelation: (low, high) => friendsStore.pairRelation(low, high),
+      groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
+      blockedIds: (userId) => friendsStore.blockedIds(userId),
+    },
+    logger,
+  );
   const socialPolicy = new CachedSocialPolicy(socialCache);
   // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
   const friends = new FriendsService({

@@ -20,7 +20,7 @@ export interface Config {
     maxStartFailures: number;
   };
   mysql: { url: string; poolSize: number };
-  redis: { url: string; prefix: string };
+  redis: { url: string; prefix: string; commandTimeoutMs: number };
   mongodb: { uri: string };
   auth: {
     jwtSecret: string;

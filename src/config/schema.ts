@@ -255,6 +255,12 @@ export const schema = {
       default: 'jim:',
       env: 'REDIS_PREFIX',
     },
+    commandTimeoutMs: {
+      doc: 'A Redis command unanswered after this many ms fails, and the request answers 503 (0: wait forever).',
+      format: 'count',
+      default: 2000,
+      env: 'REDIS_COMMAND_TIMEOUT_MS',
+    },
   },
   mongodb: {
     uri: {

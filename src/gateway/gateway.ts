@@ -11,7 +11,8 @@ import {
   type TokenClaims,
   type TokenService,
 } from '../modules/accounts/tokens';
-import { AppError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors';
+import { AppError, NotFoundError, RateLimitedError, toAppError, ValidationError } from '../shared/errors';
+import { errorSummary, LogThrottle } from '../shared/log-throttle';
 import { newId } from '../shared/ids';
 import { requestIdOf } from '../http/middleware';
 import { redactUrl, type Logger } from '../shared/logger';
@@ -31,6 +32,7 @@ import type {
 } from './gateway.types';
 import { LocalOptOuts, type OptOutSource } from './opt-outs';
 import { PresenceService, type PresenceChoices } from './presence';
+import { DeliveryBacklog } from './backlog';
 import { ConnectionRegistry } from './registry';
 
 /** Close codes the gateway uses (see docs/websocket.md). */
@@ -54,6 +56,12 @@ const REVOKE_TYPE = '\u0000revoke';
 const CUTOFF_TYPE = '\u0000cutoff';
 /** Control message: the listed users opted out of broadcasts (payload `1`) or back in (`0`). */
 const OPT_OUT_TYPE = '\u0000optout';
+
+/** Header type of the control message that asks an instance to send `resync` to all of its connections. */
+const RESYNC_ALL_TYPE = '\u0000resync';
+
+/** The event telling a client that it may have missed events: page each conversation with `afterSeq`. */
+const RESYNC_EVENT: ServerEvent = { type: 'resync', data: {} };
 
 /** The payload of a revocation control message: one token, or all tokens issued at or before `before` but `keep`. */
 type Revocation = { jti: string } | RevokeBefore;
@@ -167,11 +175,27 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   private readonly broadcastChannel: string;
   private readonly optOuts: LocalOptOuts;
   private readonly log: Logger;
+  private readonly outages: LogThrottle;
   private connections = 0;
   private accepting = false;
   private stopping = false;
   private leaseBusy = false;
-  private pendingDisconnects: string[] = [];
+  /** A renewal was asked for while one ran (after a reconnection): run again when it ends. */
+  private leaseAgain = false;
+  /** Redis may have lost this instance's entries and lease (the command client reconnected). */
+  private registryLost = false;
+  /** The entries may not match the connections held here (a connect or disconnect failed). */
+  private registryDirty = false;
+  /** The subscriber reconnected: subscribe again, then tell the connections to resync. */
+  private resubscribe = false;
+  /** Events for this instance's connections may have been lost; `resync` goes out once Redis is whole again. */
+  private resyncOwed = false;
+  /** How many times the entries were rewritten (a refused connect that overlapped one leaves them dirty). */
+  private reconciles = 0;
+  /** Connections being counted in Redis but not yet attached, per user (entries rewritten meanwhile count them). */
+  private readonly connecting = new Map<string, number>();
+  /** Users on other instances whose events Redis failed to carry, and revocations to route again. */
+  private readonly backlog = new DeliveryBacklog<{ userId: string; revocation: Revocation }>();
   private pingTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
   private accountTimer: NodeJS.Timeout | null = null;
@@ -179,6 +203,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
 
   constructor(private readonly deps: GatewayDeps) {
     this.log = deps.logger.child({ component: 'gateway', instanceId: this.instanceId });
+    this.outages = new LogThrottle(this.log);
     this.registry = new ConnectionRegistry(deps.redis.command, deps.redis.keys, this.instanceId);
     this.channel = this.registry.channelOf(this.instanceId);
     this.broadcastChannel = deps.redis.keys.key('gw', 'all');
@@ -205,6 +230,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     await this.renewLease();
     this.deps.redis.subscriber.on('message', this.onRoutedMessage);
     await this.deps.redis.subscriber.subscribe(this.channel, this.broadcastChannel);
+    // Every `ready` from now on follows a lost connection (the first came before start).
+    this.deps.redis.command.on('ready', this.onCommandReady);
+    this.deps.redis.subscriber.on('ready', this.onSubscriberReady);
     this.deps.server.on('upgrade', this.onUpgrade);
     const leaseMs = Math.max(250, Math.floor((this.deps.presenceTtlSeconds * 1000) / 3));
     this.leaseTimer = setInterval(() => void this.renewLease(), leaseMs);
@@ -242,6 +270,8 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       await this.presence.wentOfflineNow(offline);
     } finally {
       this.deps.redis.subscriber.off('message', this.onRoutedMessage);
+      this.deps.redis.command.off('ready', this.onCommandReady);
+      this.deps.redis.subscriber.off('ready', this.onSubscriberReady);
       await this.deps.redis.subscriber
         .unsubscribe(this.channel, this.broadcastChannel)
         .catch(() => undefined);
@@ -267,8 +297,17 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     const payload = JSON.stringify(event);
     // A connection id names one socket of this instance (a frame's origin), so only the local send skips it.
     this.sendLocal(targets, Buffer.from(payload), event.type, options?.exceptConnectionId);
-    const instances = await this.registry.route(targets, event.type, payload);
+    let instances: number;
+    try {
+      instances = await this.registry.route(targets, event.type, payload);
+    } catch (err) {
+      // The event is stored (clients can page it); those elsewhere get a `resync` once Redis answers.
+      this.backlog.missed(targets);
+      this.outageWarning(toAppError(err), { routing: event.type });
+      return;
+    }
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+    if (!this.backlog.empty) void this.renewLease();
   }
 
   /**
@@ -280,10 +319,18 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     const payload = JSON.stringify(event);
     const everyone = options.includeOptedOut === true;
     this.broadcastLocal(Buffer.from(payload), event.type, everyone, options.exceptConnectionId);
-    await this.deps.redis.command.publish(
-      this.broadcastChannel,
-      `${event.type}\n${this.instanceId}\n${everyone ? 1 : 0}\n${payload}`,
-    );
+    try {
+      await this.deps.redis.command.publish(
+        this.broadcastChannel,
+        `${event.type}\n${this.instanceId}\n${everyone ? 1 : 0}\n${payload}`,
+      );
+    } catch (err) {
+      // Stored already: every other instance's connections get a `resync` once Redis answers.
+      this.backlog.missedByEveryone();
+      this.outageWarning(toAppError(err), { routing: event.type });
+      void this.renewLease();
+      return;
+    }
     this.deps.metrics.gatewayRouted.inc({ direction: 'published' });
   }
 
@@ -344,7 +391,15 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   /** Closes the matching local connections, then asks only the other instances holding the user to do the same. */
   private async revoke(userId: string, revocation: Revocation): Promise<void> {
     this.closeRevoked(userId, revocation);
-    const instances = await this.registry.route([userId], REVOKE_TYPE, JSON.stringify(revocation));
+    let instances: number;
+    try {
+      instances = await this.registry.route([userId], REVOKE_TYPE, JSON.stringify(revocation));
+    } catch (err) {
+      // The revocation is stored; routing it again once Redis answers closes the connections elsewhere.
+      this.backlog.control({ userId, revocation });
+      this.outageWarning(toAppError(err), { routing: 'revocation' });
+      return;
+    }
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
 
@@ -399,10 +454,12 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     Promise.resolve()
       .then(() => handler(ctx, frame))
       .catch((err: unknown) => {
-        if (!(err instanceof AppError)) {
+        const app = toAppError(err);
+        if (app.status === 503) this.outageWarning(app, { frameType: frame.type });
+        else if (!(err instanceof AppError)) {
           this.log.error({ err, frameType: frame.type, userId: ws.userId }, 'frame handler failed');
         }
-        this.send(ws, errorEvent(id, err));
+        this.send(ws, errorEvent(id, app));
       });
   }
 
@@ -435,7 +492,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     this.unregister(ws.userId);
   }
 
-  /** Uncounts one connection in Redis; a failure is retried at the next lease renewal so counts never drift up. */
+  /** Uncounts one connection in Redis; after a failure the next lease renewal rewrites the entries, so counts never drift up. */
   private unregister(userId: string): void {
     this.registry
       .disconnect(userId)
@@ -443,9 +500,15 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
         if (left === 0) this.presence.wentOffline([userId]);
       })
       .catch((err: unknown) => {
-        this.log.warn({ err, userId }, 'registry disconnect failed; will retry');
-        this.pendingDisconnects.push(userId);
+        this.registryDirty = true;
+        this.outageWarning(toAppError(err), { registry: 'disconnect' });
       });
+  }
+
+  /** A dependency out of reach failed a frame or an upgrade: a warning without a stack, at a bounded rate. */
+  private outageWarning(err: AppError, fields: Record<string, unknown>): void {
+    const cause = errorSummary(err.cause ?? err);
+    this.outages.warn(`503:${cause.code ?? cause.message}`, { ...fields, cause }, 'dependency unavailable');
   }
 
   /** Logs a protocol error of one connection (ws closes it with the matching code). */
@@ -480,7 +543,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
    *         description: TOO_MANY_CONNECTIONS (the user already holds ws.maxConnectionsPerUser connections)
    *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
    *       503:
-   *         description: UNAVAILABLE (the instance is shutting down; reconnect)
+   *         description: UNAVAILABLE (the instance is shutting down, or Redis or MySQL cannot be reached; reconnect after Retry-After)
    *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
    */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -506,6 +569,12 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       return;
     }
     this.admit(req, socket, head, token).catch((err: unknown) => {
+      const app = toAppError(err);
+      if (app.status === 503) {
+        this.outageWarning(app, { upgrade: true });
+        this.refuse(req, socket, 503, app.code, app.message);
+        return;
+      }
       this.log.error({ err, url: redactUrl(url) }, 'websocket upgrade failed');
       this.refuse(req, socket, 500, 'INTERNAL', 'Internal server error');
     });
@@ -529,8 +598,23 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       this.refuse(req, socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
       return;
     }
-    const before = await this.registry.connect(userId, max);
+    const epoch = this.reconciles;
+    this.connecting.set(userId, (this.connecting.get(userId) ?? 0) + 1);
+    let before: number;
+    try {
+      before = await this.registry.connect(userId, max);
+    } catch (err) {
+      // Whether or not Redis counted it, the next renewal writes the entries from the connections held.
+      this.registryDirty = true;
+      throw err;
+    } finally {
+      const n = (this.connecting.get(userId) ?? 1) - 1;
+      if (n > 0) this.connecting.set(userId, n);
+      else this.connecting.delete(userId);
+    }
     if (before < 0) {
+      // Entries rewritten while this connect was pending counted it, though Redis refused it.
+      if (epoch !== this.reconciles) this.registryDirty = true;
       this.refuse(req, socket, 429, 'TOO_MANY_CONNECTIONS', `At most ${max} connections per user`);
       return;
     }
@@ -544,7 +628,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     }
     if (!attached) {
       socket.destroy();
-      await this.registry.disconnect(userId).catch(() => this.pendingDisconnects.push(userId));
+      await this.registry.disconnect(userId).catch(() => {
+        this.registryDirty = true;
+      });
       return;
     }
     this.recheckRevocation(claims);
@@ -690,7 +776,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     if (message.charCodeAt(0) === 0) {
       const type = message.slice(0, a);
       const userIds = message.slice(a + 1, b).split(',');
-      if (type === CUTOFF_TYPE) {
+      if (type === RESYNC_ALL_TYPE) {
+        this.resyncLocal('peer');
+      } else if (type === CUTOFF_TYPE) {
         for (const userId of userIds) this.closeInactive(userId);
       } else if (type === OPT_OUT_TYPE) {
         const optedOut = message.slice(b + 1) === '1';
@@ -763,32 +851,139 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     for (const ws of expired) closeWith(ws, CloseCode.TokenInvalid, 'token expired');
   }
 
-  /** Extends this instance's lease, restores its entries if they were swept, and cleans up after dead instances. */
+  /** The command client reconnected: Redis may have restarted empty, without this instance's entries. */
+  private readonly onCommandReady = (): void => {
+    this.registryLost = true;
+    void this.renewLease();
+  };
+
+  /** The subscriber reconnected: events published to this instance meanwhile were lost. */
+  private readonly onSubscriberReady = (): void => {
+    this.resubscribe = true;
+    void this.renewLease();
+  };
+
+  /** Runs a lease renewal now, or once more after the one running (which may have started before a reconnection). */
   private async renewLease(): Promise<void> {
-    if (this.leaseBusy || this.stopping) return;
+    if (this.stopping) return;
+    if (this.leaseBusy) {
+      this.leaseAgain = true;
+      return;
+    }
     this.leaseBusy = true;
     try {
-      const { lapsed, dead } = await this.registry.heartbeat(this.deps.presenceTtlSeconds * 1000);
-      if (lapsed && this.connections > 0) {
-        this.log.warn('instance lease had lapsed; restoring registry entries');
-        const counts = new Map<string, number>();
-        for (const [userId, list] of this.users) counts.set(userId, list.length);
-        await this.registry.restore(counts);
-      }
-      const retry = this.pendingDisconnects;
-      this.pendingDisconnects = [];
-      for (const userId of retry) this.unregister(userId);
-      for (const instanceId of dead) {
-        if (instanceId === this.instanceId || !(await this.registry.claimDead(instanceId))) continue;
-        const offline = await this.registry.drain(instanceId);
-        this.log.info({ deadInstance: instanceId, offline: offline.length }, 'swept an expired instance');
-        this.presence.wentOffline(offline);
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'gateway lease renewal failed');
+      do {
+        this.leaseAgain = false;
+        try {
+          await this.renewLeaseOnce();
+        } catch (err) {
+          this.outageWarning(toAppError(err), { lease: true });
+        }
+      } while (this.leaseAgain && !this.stopping);
     } finally {
       this.leaseBusy = false;
     }
+  }
+
+  /**
+   * Extends this instance's lease; after Redis lost or swept its entries, or a registry update failed, writes
+   * them again from the connections held here; once the entries and the subscription are whole again after
+   * events may have been lost, sends `resync` to every connection here; routes what Redis failed to carry;
+   * cleans up after dead instances.
+   */
+  private async renewLeaseOnce(): Promise<void> {
+    const { subscriber } = this.deps.redis;
+    if (this.resubscribe) {
+      this.resubscribe = false;
+      try {
+        await subscriber.subscribe(this.channel, this.broadcastChannel);
+      } catch (err) {
+        this.resubscribe = true;
+        throw err;
+      }
+      this.resyncOwed = true;
+    }
+    const { lapsed, dead } = await this.registry.heartbeat(this.deps.presenceTtlSeconds * 1000);
+    const lost = this.registryLost || lapsed;
+    if (lost || this.registryDirty) {
+      this.registryLost = false;
+      this.registryDirty = false;
+      if (lost) this.resyncOwed = true;
+      this.reconciles++;
+      try {
+        const offline = await this.registry.reconcile(this.heldCounts());
+        if (offline.length) this.presence.wentOffline(offline);
+      } catch (err) {
+        this.registryLost ||= lost;
+        this.registryDirty = true;
+        throw err;
+      }
+      if (lost && this.connections > 0) {
+        this.log.warn({ users: this.users.size }, 'registry entries of this instance written again');
+      }
+    }
+    // With the subscriber still down, its own reconnection sends the resync (later events would be lost too).
+    if (this.resyncOwed && subscriber.status === 'ready' && !this.resubscribe) {
+      this.resyncOwed = false;
+      this.resyncLocal(lost ? 'registry lost' : 'subscription lost');
+    }
+    await this.flushBacklog();
+    for (const instanceId of dead) {
+      if (instanceId === this.instanceId || !(await this.registry.claimDead(instanceId))) continue;
+      const offline = await this.registry.drain(instanceId);
+      this.log.info({ deadInstance: instanceId, offline: offline.length }, 'swept an expired instance');
+      this.presence.wentOffline(offline);
+    }
+  }
+
+  /** Connections held here per user, counting those whose registration is in flight. */
+  private heldCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [userId, list] of this.users) counts.set(userId, list.length);
+    for (const [userId, n] of this.connecting) counts.set(userId, (counts.get(userId) ?? 0) + n);
+    return counts;
+  }
+
+  /**
+   * Routes what Redis failed to carry: revocations again, and `resync` to the users elsewhere whose events
+   * may be lost (to every connection of every instance when there were too many to remember). Their
+   * connections here had the events already. What fails again stays owed.
+   */
+  private async flushBacklog(): Promise<void> {
+    if (this.backlog.empty) return;
+    const owed = this.backlog.take();
+    let sent = 0;
+    try {
+      for (; sent < owed.controls.length; sent++) {
+        const c = owed.controls[sent];
+        await this.registry.route([c.userId], REVOKE_TYPE, JSON.stringify(c.revocation));
+      }
+      if (owed.everyone) await this.registry.broadcast(RESYNC_ALL_TYPE, '');
+      else if (owed.users.length)
+        await this.registry.route(owed.users, RESYNC_EVENT.type, JSON.stringify(RESYNC_EVENT));
+    } catch (err) {
+      for (const c of owed.controls.slice(sent)) this.backlog.control(c);
+      if (owed.everyone) this.backlog.missedByEveryone();
+      else this.backlog.missed(owed.users);
+      throw err;
+    }
+    if (owed.droppedControls) {
+      this.log.warn({ dropped: owed.droppedControls }, 'revocations dropped from a full backlog');
+    }
+    this.log.info(
+      { revocations: owed.controls.length, resyncUsers: owed.everyone ? 'all' : owed.users.length },
+      'routed what Redis had failed to carry',
+    );
+  }
+
+  /** Sends `resync` to every connection of this instance. */
+  private resyncLocal(reason: string): void {
+    const payload = Buffer.from(JSON.stringify(RESYNC_EVENT));
+    let sent = 0;
+    for (const list of this.users.values()) for (const ws of list) if (this.write(ws, payload)) sent++;
+    if (!sent) return;
+    this.deps.metrics.wsEvents.inc({ type: RESYNC_EVENT.type }, sent);
+    this.log.info({ connections: sent, reason }, 'asked connections to resync');
   }
 
   private allSockets(): GatewaySocket[] {
@@ -814,6 +1009,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
         'Connection: close\r\n' +
+        (status === 503 ? 'Retry-After: 2\r\n' : '') +
         `X-Request-Id: ${requestId}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -81,12 +81,50 @@ for _, inst in ipairs(order) do
 end
 return #order`;
 
-/** KEYS: instances. ARGV: instanceId, ttlMs. Returns {wasMissing (1/0), dead instance ids...}. */
+/**
+ * KEYS: instances. ARGV: instanceId, ttlMs. Returns {lapsed (1/0), dead instance ids...}: lapsed when the
+ * lease was missing (swept, or Redis lost its data) or already expired (events were routed past it).
+ */
 const HEARTBEAT = `${LUA_HELPERS}
-local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local lapsed = live(KEYS[1], ARGV[1]) and 0 or 1
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-table.insert(dead, 1, added)
+table.insert(dead, 1, lapsed)
 return dead`;
+
+/**
+ * KEYS: instances, instUsers. ARGV: instanceId, userKeyPrefix, then userId, count pairs: every user this
+ * instance holds. Sets this instance's field of each to its count, removes it from every other user, and
+ * returns the users so removed who are now offline everywhere.
+ */
+const RECONCILE = `${LUA_HELPERS}
+local want = {}
+for i = 3, #ARGV, 2 do want[ARGV[i]] = ARGV[i + 1] end
+local offline = {}
+for _, u in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if want[u] == nil then
+    local k = ARGV[2] .. u
+    redis.call('HDEL', k, ARGV[1])
+    redis.call('SREM', KEYS[2], u)
+    if liveTotal(KEYS[1], k) == 0 then offline[#offline + 1] = u end
+  end
+end
+for u, n in pairs(want) do
+  redis.call('HSET', ARGV[2] .. u, ARGV[1], n)
+  redis.call('SADD', KEYS[2], u)
+end
+return offline`;
+
+/** KEYS: instances. ARGV: selfId, channelPrefix, message. Publishes to every other live instance; returns how many. */
+const BROADCAST = `${LUA_HELPERS}
+local n = 0
+for _, inst in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+  if inst ~= ARGV[1] then
+    redis.call('PUBLISH', ARGV[2] .. inst, ARGV[3])
+    n = n + 1
+  end
+end
+return n`;
 
 /** KEYS: instances. ARGV: instanceId. Removes the instance only if it is still expired; returns 1 when claimed. */
 const CLAIM_DEAD = `${LUA_HELPERS}
@@ -121,6 +159,8 @@ interface GatewayRedis extends Redis {
   gwHeartbeat(i: string, id: string, ttlMs: number): Promise<Reply>;
   gwClaimDead(i: string, id: string): Promise<number>;
   gwDrain(i: string, s: string, id: string, prefix: string, batch: number): Promise<Reply>;
+  gwReconcile(i: string, s: string, id: string, prefix: string, ...pairs: string[]): Promise<Reply>;
+  gwBroadcast(i: string, id: string, channelPrefix: string, message: string): Promise<number>;
 }
 
 const BATCH = 1000;
@@ -149,6 +189,8 @@ export class ConnectionRegistry {
       redis.defineCommand('gwHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
       redis.defineCommand('gwClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
       redis.defineCommand('gwDrain', { numberOfKeys: 2, lua: DRAIN });
+      redis.defineCommand('gwReconcile', { numberOfKeys: 2, lua: RECONCILE });
+      redis.defineCommand('gwBroadcast', { numberOfKeys: 1, lua: BROADCAST });
     }
   }
 
@@ -214,10 +256,23 @@ export class ConnectionRegistry {
     return published;
   }
 
-  /** Extends this instance's lease; returns whether it had lapsed (entries may have been swept) and the expired instances. */
+  /**
+   * Extends this instance's lease; returns whether it had lapsed (missing or expired: its entries may be gone
+   * and events may have been routed past it) and the expired instances.
+   */
   async heartbeat(ttlMs: number): Promise<{ lapsed: boolean; dead: string[] }> {
-    const [added, ...dead] = await this.redis.gwHeartbeat(this.instancesKey, this.instanceId, ttlMs);
-    return { lapsed: Number(added) === 1, dead: dead.map(String) };
+    const [lapsed, ...dead] = await this.redis.gwHeartbeat(this.instancesKey, this.instanceId, ttlMs);
+    return { lapsed: Number(lapsed) === 1, dead: dead.map(String) };
+  }
+
+  /** Publishes `<type>\n*\n<payload>` to every other live instance; returns how many. */
+  broadcast(type: string, payload: string): Promise<number> {
+    return this.redis.gwBroadcast(
+      this.instancesKey,
+      this.instanceId,
+      this.channelPrefix,
+      `${type}\n*\n${payload}`,
+    );
   }
 
   /** Takes over cleaning an expired instance; false when another instance already did or it came back. */
@@ -247,15 +302,22 @@ export class ConnectionRegistry {
     return this.drain(this.instanceId);
   }
 
-  /** Writes this instance's entries again after its lease lapsed and another instance swept them. */
-  async restore(counts: Map<string, number>): Promise<void> {
-    const pipe = this.redis.pipeline();
-    const setKey = this.instanceUsersKey(this.instanceId);
-    for (const [userId, n] of counts) {
-      pipe.hset(this.userPrefix + userId, this.instanceId, n);
-      pipe.sadd(setKey, userId);
-    }
-    await pipe.exec();
+  /**
+   * Makes this instance's entries exactly `counts` (user id -> connections held here): written again after
+   * Redis lost them or another instance swept them, and cleared for users no longer held (a disconnect that
+   * failed). Returns the users so cleared who are now offline everywhere.
+   */
+  async reconcile(counts: Map<string, number>): Promise<string[]> {
+    const pairs: string[] = [];
+    for (const [userId, n] of counts) pairs.push(userId, String(n));
+    const offline = await this.redis.gwReconcile(
+      this.instancesKey,
+      this.instanceUsersKey(this.instanceId),
+      this.instanceId,
+      this.userPrefix,
+      ...pairs,
+    );
+    return offline.map(String);
   }
 
   private instanceUsersKey(instanceId: string): string {

@@ -8,6 +8,7 @@ import {
   toAppError,
   NotFoundError,
 } from '../shared/errors';
+import { errorSummary, LogThrottle } from '../shared/log-throttle';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 
@@ -59,7 +60,9 @@ export function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
         errorCode: res.locals.errorCode ?? undefined,
         aborted: aborted || undefined,
       };
-      if (status >= 500 && status !== CLIENT_CLOSED) logger.error(line, 'request');
+      // A 503 is an outage of a dependency or a shutdown, not a bug: its own warning says which.
+      if (status === 503) logger.warn(line, 'request');
+      else if (status >= 500 && status !== CLIENT_CLOSED) logger.error(line, 'request');
       else logger.info(line, 'request');
     });
     next();
@@ -76,11 +79,24 @@ export function notFound(): RequestHandler {
   };
 }
 
-/** Turns every error into the contract's envelope; logs unexpected ones with their cause. */
+/**
+ * Turns every error into the contract's envelope. Unexpected errors are logged with their cause and stack;
+ * a dependency out of reach (503) as a warning without a stack, at most one line per cause every few seconds.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
+  const outages = new LogThrottle(logger);
   return (err: unknown, req, res, _next) => {
     const appErr = fromExpressError(err);
-    if (appErr.status >= 500) logger.error({ reqId: req.id, err: appErr.cause ?? err }, appErr.message);
+    if (appErr.status === 503) {
+      const cause = errorSummary(appErr.cause ?? appErr);
+      outages.warn(
+        `503:${cause.code ?? cause.message}`,
+        { reqId: req.id, cause },
+        'dependency unavailable; answering 503',
+      );
+    } else if (appErr.status >= 500) {
+      logger.error({ reqId: req.id, err: appErr.cause ?? err }, appErr.message);
+    }
     res.locals.errorCode = appErr.code;
     if (res.headersSent) {
       res.end();

@@ -159,6 +159,24 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect(await app.instance.services.messageStore.lastSeq(cid)).toBe(1);
       });
 
+      it('pushes the message again on a retry, in case the attempt that stored it died before its push', async () => {
+        const { a, b, cid } = await friends();
+        const peer = await connect(b);
+        // Stored by an attempt whose push never happened (its worker was killed after the commit).
+        const { message } = await app.instance.services.messageStore.append({
+          conversationId: cid,
+          senderId: a.id,
+          type: 'text',
+          content: { text: 'stored, never pushed' },
+          clientMsgId: 'lost-push',
+          participants: [a.id, b.id],
+        });
+        const retry = await send(a, cid, 'stored, never pushed', 'lost-push');
+        expect(retry.status).toBe(200);
+        expect(retry.body.id).toBe(message.id);
+        expect((await peer.next('message')).data).toMatchObject({ id: message.id, seq: message.seq });
+      });
+
       it('accepts every message type with valid content', async () => {
         const { a, cid } = await friends();
         const cases: Array<[string, Record<string, unknown>]> = [

@@ -19,7 +19,8 @@ export type AccountCheck = (userId: string) => Promise<boolean>;
 
 /**
  * Told about every revocation, after it is stored, so that sessions that outlive a single request (the
- * WebSocket connections holding the token) end too. A rejection fails the revoking request.
+ * WebSocket connections holding the token) end too. A rejection fails the revoking request; the gateway
+ * does not reject when Redis fails to route the revocation, but routes it again once Redis answers.
  */
 export interface RevocationListener {
   /** The token `jti` of `userId` was revoked (logout). */

@@ -188,7 +188,10 @@ export class MessagesService implements FriendshipHooks {
       participants: ref.kind === 'private' ? ref.userIds : [senderId],
     });
     const view = toMessageView(message);
-    if (!existing) await this.pushMessage(ref, view, originConnectionId);
+    // A retry means the sender never saw the answer: the attempt that stored the message may have died
+    // (a killed worker, a lost connection) before its push, so the retry pushes it again. Clients keep
+    // one message per seq, so a second push changes nothing for those that had it.
+    await this.pushMessage(ref, view, originConnectionId);
     return { message: view, created: !existing };
   }
 

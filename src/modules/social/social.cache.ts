@@ -1,4 +1,6 @@
 import type { Redis, RedisKeys } from '../../infra/redis';
+import { errorSummary, LogThrottle } from '../../shared/log-throttle';
+import type { Logger } from '../../shared/logger';
 import type { GroupRole } from '../messages/messages.ports';
 import { compareIds } from './social.pagination';
 
@@ -37,6 +39,11 @@ const GEN_TTL_SECONDS = 2 * 86400;
 const META = '_g';
 /** Cache misses of one batch check filled at once (each is one MySQL query). */
 const MISS_BATCH = 16;
+/** Invalidations waiting for Redis that are remembered; past this the oldest are dropped (their data expires with its TTL). */
+const MAX_PENDING_INVALIDATIONS = 10_000;
+/** Pause before retrying failed invalidations: doubles from the first to the last while Redis stays away. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 // Stores the value only when the generation is still the one read before the database was queried, so a
 // fill racing with an invalidation never writes stale data back.
@@ -59,11 +66,26 @@ return 1`;
  * instance reads fresh data.
  */
 export class SocialCache {
+  /** Invalidations whose change is committed but that Redis failed to take: generation key -> data key. */
+  private readonly pending = new Map<string, { dataKey: string; failure: number }>();
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = RETRY_FIRST_MS;
+  private readonly warnings: LogThrottle | null;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly sources: SocialSources,
-  ) {}
+    private readonly logger?: Logger,
+  ) {
+    this.warnings = logger ? new LogThrottle(logger) : null;
+  }
+
+  /** Invalidations still waiting for Redis (they are retried until it takes them). */
+  get pendingInvalidations(): number {
+    return this.pending.size;
+  }
 
   /** The pair's ids in order and its cache key. */
   private pair(a: string, b: string): { low: string; high: string; key: string } {
@@ -198,8 +220,61 @@ export class SocialCache {
     return fields;
   }
 
+  /**
+   * Bumps the generation and deletes the data. The change is already committed, so a failure does not fail
+   * the caller: the invalidation is kept and retried until Redis takes it, or a removed member or a new
+   * block would go unseen for the data's TTL.
+   */
   private async bump(genKey: string, dataKey: string): Promise<void> {
+    try {
+      await this.bumpNow(genKey, dataKey);
+    } catch (err) {
+      this.keep(genKey, dataKey, err);
+    }
+  }
+
+  private async bumpNow(genKey: string, dataKey: string): Promise<void> {
     await this.redis.multi().incr(genKey).expire(genKey, GEN_TTL_SECONDS).del(dataKey).exec();
+  }
+
+  private keep(genKey: string, dataKey: string, err: unknown): void {
+    this.pending.delete(genKey);
+    this.pending.set(genKey, { dataKey, failure: ++this.failures });
+    if (this.pending.size > MAX_PENDING_INVALIDATIONS) {
+      this.pending.delete(this.pending.keys().next().value as string);
+    }
+    this.warnings?.warn(
+      'invalidate',
+      { pending: this.pending.size, cause: errorSummary(err) },
+      'cache invalidation failed; retrying',
+    );
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retryPending();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private async retryPending(): Promise<void> {
+    for (const [genKey, entry] of [...this.pending]) {
+      try {
+        await this.bumpNow(genKey, entry.dataKey);
+        // A failure of the same key while this ran may be of a later change: it stays for the next round.
+        if (this.pending.get(genKey)?.failure === entry.failure) this.pending.delete(genKey);
+      } catch {
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+        this.scheduleRetry();
+        return;
+      }
+    }
+    this.retryDelayMs = RETRY_FIRST_MS;
+    if (this.pending.size) this.scheduleRetry();
+    else this.logger?.info('pending cache invalidations applied');
   }
 }
 
