@@ -48,6 +48,14 @@ if (
   stale(app, ['app', 'client/src', 'package-lock.json'])
 ) {
   process.stdout.write('building app/dist/ ...\n');
-  run([require.resolve('vite/bin/vite.js'), 'build', '--logLevel', 'warn'], path.join(root, 'app'));
+  run(
+    [
+      path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js'),
+      'build',
+      '--logLevel',
+      'warn',
+    ],
+    path.join(root, 'app'),
+  );
   fs.utimesSync(app, new Date(), new Date());
 }
