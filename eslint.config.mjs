@@ -26,6 +26,11 @@ export default tseslint.config(
   },
   { files: ['bench/**/*.ts', 'test/**/*.ts'], rules: { 'no-console': 'off' } },
   {
+    files: ['client/examples/**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: globals.node },
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
