@@ -40,10 +40,24 @@ if (!clientOnly) {
   }
 }
 
-run([path.join(__dirname, 'gen-api-types.js')]);
+function installed(name) {
+  try {
+    require.resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// An install without dev dependencies (npm ci --omit=dev) runs the server with the app it was shipped with.
+const tools = installed('vite') && installed('openapi-typescript');
+if (tools) run([path.join(__dirname, 'gen-api-types.js')]);
 
 const app = path.join(root, 'app', 'dist', 'index.html');
-if (
+if (!tools) {
+  if (!fs.existsSync(app))
+    process.stdout.write('app/dist/ is missing and Vite is not installed: /app answers 404\n');
+} else if (
   fs.existsSync(path.join(root, 'app', 'index.html')) &&
   stale(app, ['app', 'client/src', 'package-lock.json'])
 ) {
