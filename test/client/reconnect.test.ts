@@ -16,6 +16,9 @@ function freePort(): Promise<number> {
   });
 }
 
+// A process start, a crash and a restart: slow on a busy machine.
+jest.setTimeout(180_000);
+
 let config: Config;
 let server: ServerProcess | null = null;
 const clients: JimClient[] = [];
