@@ -165,7 +165,8 @@ describe('web app at /app in Chromium', () => {
       await composerA.fill(`while away ${text}`);
       await composerA.press('Enter');
     }
-    await messages(pa).getByText('while away three').waitFor();
+    // Stored messages carry their seq; queued ones do not yet (sends of a conversation are acked in order).
+    await messages(pa).locator('li[data-seq]').filter({ hasText: 'while away three' }).waitFor();
     await expect(pa.getByText('Sending…').count()).resolves.toBe(0);
     const pb2 = await b.newPage();
     await pb2.goto(`${app.instance.url}/app`);
