@@ -4,7 +4,17 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'scripts/', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      '**/dist/',
+      'node_modules/',
+      'coverage/',
+      'scripts/',
+      'eslint.config.mjs',
+      'jest.config.js',
+      'client/src/generated/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -15,6 +25,11 @@ export default tseslint.config(
     },
   },
   { files: ['bench/**/*.ts', 'test/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    files: ['client/examples/**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: globals.node },
+    rules: { 'no-console': 'off' },
+  },
   {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },

@@ -7,6 +7,7 @@ import { corsHeaders, securityHeaders, type OriginCheck } from './http/cors';
 import { accessLog, errorHandler, notFound, requestId } from './http/middleware';
 import { buildOpenApiDocument } from './http/openapi';
 import { registerServiceRoutes, type HealthCheck } from './http/service.routes';
+import { registerWebApp } from './http/web-app';
 
 /** Adds one feature's routes (with their full paths) to the router. */
 export type RouteModule = (router: Router) => void;
@@ -49,6 +50,7 @@ export function buildApp(deps: AppDeps): Express {
     res.json(openapi);
   });
   for (const mod of deps.modules) mod(router);
+  registerWebApp(router);
   app.use(router);
   app.use(
     '/docs',
