@@ -133,6 +133,28 @@ describe('Blocks hide the blocker', () => {
     expect((await as(a).get(`/api/v1/users/${b.id}`)).body).toMatchObject({ online: true });
   });
 
+  it('shows the blocker offline in group member events sent to the blocked user, online to others', async () => {
+    const { a, b, c, groupId } = await trio();
+    await open(a);
+    const onB = await open(b);
+    const onC = await open(c);
+    expect((await as(a).put(`/api/v1/blocks/${b.id}`)).status).toBe(204);
+    const renamed = await app.http
+      .patch(`/api/v1/groups/${groupId}/members/${a.id}`)
+      .set('Authorization', bearer(a))
+      .send({ nickname: 'boss' });
+    expect(renamed.status).toBe(200);
+    const seenBy = async (client: WsClient) =>
+      (
+        await client.next<{ member: { user: { id: string; online: boolean; presence: string } } }>(
+          'group.member_updated',
+          (d) => (d as { member: { user: { id: string } } }).member.user.id === a.id,
+        )
+      ).member.user;
+    expect(await seenBy(onB)).toMatchObject({ online: false, presence: 'offline' });
+    expect(await seenBy(onC)).toMatchObject({ online: true, presence: 'online' });
+  });
+
   it('sends the blocked user no presence events of the blocker', async () => {
     const { a, b, c } = await trio();
     const onB = await open(b);

@@ -304,7 +304,12 @@ export class GroupsService {
       await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
     if (!target || memberChanged(target, updated))
-      await this.pushToMembers(groupId, 'group.member_updated', { groupId, member: view });
+      await this.pushMemberEvent(
+        await this.deps.store.memberIds(groupId),
+        'group.member_updated',
+        groupId,
+        view,
+      );
     return view;
   }
 
@@ -355,7 +360,12 @@ export class GroupsService {
     ).filter((m): m is MemberRecord => m !== null);
     await this.pushToMembers(groupId, 'group.updated', { groupId, group });
     for (const member of await this.memberViews(members)) {
-      await this.pushToMembers(groupId, 'group.member_updated', { groupId, member });
+      await this.pushMemberEvent(
+        await this.deps.store.memberIds(groupId),
+        'group.member_updated',
+        groupId,
+        member,
+      );
     }
     return group;
   }
@@ -442,8 +452,28 @@ export class GroupsService {
     await this.deps.cache.invalidateGroup(groupId);
     const views = await this.memberViews(added);
     const memberIds = await this.deps.store.memberIds(groupId);
-    for (const member of views) await this.push(memberIds, 'group.member_joined', { groupId, member });
+    for (const member of views) await this.pushMemberEvent(memberIds, 'group.member_joined', groupId, member);
     return views;
+  }
+
+  /**
+   * Pushes an event about one member; the recipients that member blocks get it with the member shown offline
+   * (blocking hides the blocker's presence), everyone else as it is.
+   */
+  private async pushMemberEvent(
+    recipients: string[],
+    type: string,
+    groupId: string,
+    member: Member,
+  ): Promise<void> {
+    const blocked = await this.deps.cache.blockedBy(member.user.id);
+    const hidden = recipients.filter((id) => blocked.has(id));
+    const shown = hidden.length ? recipients.filter((id) => !blocked.has(id)) : recipients;
+    if (shown.length) await this.push(shown, type, { groupId, member });
+    if (hidden.length) {
+      const offline = { ...member, user: { ...member.user, online: false, presence: 'offline' } };
+      await this.push(hidden, type, { groupId, member: offline });
+    }
   }
 
   /** Member objects, as `viewerId` sees them when given (members who block the viewer look offline). */
