@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     UPLOADS_MAX_FILE_BYTES: String(size + MB),
     UPLOADS_QUOTA_BYTES: String(4 * size + MB),
-    UPLOADS_PER_MINUTE: '100000',
+    RATE_LIMIT_UPLOADS_PER_MINUTE: '0',
   };
   if (storage === 's3') {
     const s3 = await startS3('jim-bench');

@@ -164,8 +164,8 @@ export async function startInstance(
     storage: uploadStorage,
     tmpDir: path.resolve(config.dataDir, 'uploads', '.tmp'),
     limits: config.uploads,
-    rate: new RedisRateLimiter(redis.command, redis.keys, 'upload', {
-      points: config.uploads.perMinute,
+    rate: new RedisRateLimiter(redis.command, redis.keys, 'uploads', {
+      points: config.rateLimit.uploadsPerMinute,
       seconds: 60,
     }),
     // Read access to an upload follows read access to the messages that refer to it.

@@ -38,6 +38,7 @@ export interface Config {
     friendRequestsPerMinute: number;
     joinRequestsPerMinute: number;
     groupCreationsPerMinute: number;
+    uploadsPerMinute: number;
     profileChangesPerMinute: number;
     typingIntervalSeconds: number;
   };
@@ -78,7 +79,6 @@ export interface UploadsConfig {
   maxVideoBytes: number;
   maxFileBytes: number;
   quotaBytes: number;
-  perMinute: number;
   orphanTtlSeconds: number;
   sweepIntervalSeconds: number;
   publicBaseUrl: string;

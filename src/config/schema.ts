@@ -362,6 +362,12 @@ export const schema = {
       default: 20,
       env: 'RATE_LIMIT_JOIN_REQUESTS_PER_MINUTE',
     },
+    uploadsPerMinute: {
+      doc: 'Uploads a user may start per minute (0: no limit).',
+      format: 'count',
+      default: 30,
+      env: 'RATE_LIMIT_UPLOADS_PER_MINUTE',
+    },
     groupCreationsPerMinute: {
       doc: 'Groups a user may create per minute (0: no limit).',
       format: 'count',
@@ -572,12 +578,6 @@ export const schema = {
       format: 'positive',
       default: 1073741824,
       env: 'UPLOADS_QUOTA_BYTES',
-    },
-    perMinute: {
-      doc: 'Uploads one user may start per minute; then 429 RATE_LIMITED with Retry-After.',
-      format: 'positive',
-      default: 30,
-      env: 'UPLOADS_PER_MINUTE',
     },
     orphanTtlSeconds: {
       doc: 'Uploads that no message refers to are deleted this long after they were made.',

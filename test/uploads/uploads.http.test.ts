@@ -6,13 +6,13 @@ import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, type User } from '../social/social.helpers';
 import * as media from './fixtures';
 
+const UPLOADS_PER_MINUTE = 12;
 const LIMITS = {
   maxImageBytes: 30_000,
   maxVoiceBytes: 20_000,
   maxVideoBytes: 25_000,
   maxFileBytes: 10_000,
   quotaBytes: 70_000,
-  perMinute: 12,
 };
 
 /** Parses a binary response body into a Buffer. */
@@ -28,7 +28,7 @@ describe('Uploads over HTTP', () => {
   let tmpDir: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ uploads: LIMITS });
+    app = await startTestApp({ uploads: LIMITS, rateLimit: { uploadsPerMinute: UPLOADS_PER_MINUTE } });
     tmpDir = path.join(app.instance.config.dataDir, 'uploads', '.tmp');
   });
   afterAll(async () => {
@@ -285,7 +285,7 @@ describe('Uploads over HTTP', () => {
 
     it('limits uploads per user per minute with 429 RATE_LIMITED and Retry-After', async () => {
       const u = await registerUser(app);
-      for (let i = 0; i < LIMITS.perMinute; i++)
+      for (let i = 0; i < UPLOADS_PER_MINUTE; i++)
         expect((await upload(u, Buffer.from(`n${i}`))).status).toBe(201);
       const limited = await upload(u, Buffer.from('one more'));
       expect(limited.status).toBe(429);
