@@ -40,6 +40,12 @@ import { MysqlGroupsStore } from './modules/groups/groups.store.mysql';
 import { groupsRoutes } from './modules/groups/groups.routes';
 import { Federation } from './modules/federation/federation.service';
 import { federationRoutes } from './modules/federation/federation.routes';
+import type { UploadStorage } from './modules/uploads/uploads.storage';
+import { DiskUploadStorage } from './modules/uploads/uploads.storage.disk';
+import { S3UploadStorage } from './modules/uploads/uploads.storage.s3';
+import { MysqlUploadStore } from './modules/uploads/uploads.store.mysql';
+import { UploadsService } from './modules/uploads/uploads.service';
+import { uploadsRoutes } from './modules/uploads/uploads.routes';
 
 /** Everything a running instance holds; tests reach into it to check stored state. */
 export interface Instance {
@@ -60,6 +66,8 @@ export interface Instance {
     socialPolicy: CachedSocialPolicy;
     messages: MessagesService;
     messageStore: MessageStore;
+    uploads: UploadsService;
+    uploadStorage: UploadStorage;
   };
   /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`, `setPresenceAudience`. */
   gateway: Gateway;
@@ -150,7 +158,32 @@ export async function startInstance(
   ];
 
   const messageStore = await createMessageStore(config, mysql, lifecycle, healthChecks);
-  const messages = new MessagesService({
+  const uploadStorage = await createUploadStorage(config, lifecycle, healthChecks);
+  const uploads: UploadsService = new UploadsService({
+    store: new MysqlUploadStore(mysql),
+    storage: uploadStorage,
+    tmpDir: path.resolve(config.dataDir, 'uploads', '.tmp'),
+    limits: config.uploads,
+    rate: new RedisRateLimiter(redis.command, redis.keys, 'uploads', {
+      points: config.rateLimit.uploadsPerMinute,
+      seconds: 60,
+    }),
+    // Read access to an upload follows read access to the messages that refer to it.
+    access: {
+      canReadMessage: (userId: string, messageId: string): Promise<boolean> =>
+        messages.canReadMessage(userId, messageId),
+    },
+    publicBaseUrl: config.uploads.publicBaseUrl,
+    orphanTtlSeconds: config.uploads.orphanTtlSeconds,
+    logger,
+  });
+  await uploads.init();
+  const sweep = setInterval(() => {
+    uploads.sweep().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
+  }, config.uploads.sweepIntervalSeconds * 1000);
+  sweep.unref();
+  lifecycle.onStop(Phase.StopAccepting, 'uploads-sweep', async () => clearInterval(sweep));
+  const messages: MessagesService = new MessagesService({
     store: messageStore,
     users: {
       publicUsersByIds: (ids, viewerId) => accounts.publicUsersByIds(ids, viewerId),
@@ -162,6 +195,7 @@ export async function startInstance(
     logger,
     recallSeconds: config.messages.recallSeconds,
     worldEnabled: config.world.enabled,
+    uploads,
   });
   messages.setSocialPolicy(socialPolicy);
   messages.setGroupDirectory(groups);
@@ -201,6 +235,7 @@ export async function startInstance(
       },
     }),
     messagesRoutes({ messages, tokens, limits: messageLimits }),
+    uploadsRoutes({ uploads, tokens }),
   ];
 
   let federation: Federation | null = null;
@@ -270,7 +305,17 @@ export async function startInstance(
     server,
     url,
     lifecycle,
-    services: { accounts, tokens, friends, groups, socialPolicy, messages, messageStore },
+    services: {
+      accounts,
+      tokens,
+      friends,
+      groups,
+      socialPolicy,
+      messages,
+      messageStore,
+      uploads,
+      uploadStorage,
+    },
     gateway,
     federation,
     stop: () => lifecycle.stop(),
@@ -291,6 +336,26 @@ async function createMessageStore(
   const store = new MongoMessageStore(mongo);
   await store.init();
   return store;
+}
+
+/** Where uploaded bytes live: an S3-compatible bucket when `uploads.storage` is s3, DATA_DIR/uploads otherwise. */
+async function createUploadStorage(
+  config: Config,
+  lifecycle: Lifecycle,
+  healthChecks: HealthCheck[],
+): Promise<UploadStorage> {
+  let storage: UploadStorage;
+  if (config.uploads.storage === 's3') {
+    const s3 = new S3UploadStorage(config.uploads.s3);
+    lifecycle.onStop(Phase.CloseClients, 'uploads-s3', async () => s3.close());
+    storage = s3;
+  } else {
+    const disk = new DiskUploadStorage(path.resolve(config.dataDir, 'uploads'));
+    await disk.init();
+    storage = disk;
+  }
+  healthChecks.push({ name: 'uploads', check: () => storage.check() });
+  return storage;
 }
 
 /** Stops accepting, lets in-flight requests finish until the deadline, then cuts what is left. */

@@ -9,6 +9,7 @@ convict.addParser({ extension: ['yml', 'yaml'], parse: (text: string) => yaml.lo
 /** The validated, frozen settings (see schema.ts for what each key means). */
 export interface Config {
   env: 'production' | 'development' | 'test';
+  dataDir: string;
   server: {
     host: string;
     port: number;
@@ -37,6 +38,7 @@ export interface Config {
     friendRequestsPerMinute: number;
     joinRequestsPerMinute: number;
     groupCreationsPerMinute: number;
+    uploadsPerMinute: number;
     profileChangesPerMinute: number;
     typingIntervalSeconds: number;
   };
@@ -65,6 +67,29 @@ export interface Config {
     keyCacheSeconds: number;
     keyRefetchSeconds: number;
     validUntilSeconds: number;
+  };
+  uploads: UploadsConfig;
+}
+
+/** The `uploads` slice: limits, the storage engine and its S3 settings. */
+export interface UploadsConfig {
+  storage: 'disk' | 's3';
+  maxImageBytes: number;
+  maxVoiceBytes: number;
+  maxVideoBytes: number;
+  maxFileBytes: number;
+  quotaBytes: number;
+  orphanTtlSeconds: number;
+  sweepIntervalSeconds: number;
+  publicBaseUrl: string;
+  s3: {
+    endpoint: string;
+    bucket: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+    prefix: string;
   };
 }
 
@@ -116,6 +141,9 @@ export function loadConfig(
   }
   if (props.federation.keyCacheSeconds > 7 * 86400)
     fail('federation.keyCacheSeconds', 'must be at most 7 days');
+  if (props.uploads.storage === 's3' && !props.uploads.s3.bucket) {
+    fail('uploads.s3.bucket', 'must be set when uploads.storage is s3');
+  }
   return deepFreeze(props);
 }
 

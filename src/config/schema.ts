@@ -143,6 +143,13 @@ convict.addFormat({
 });
 
 convict.addFormat({
+  name: 'storage-engine',
+  validate(value: unknown) {
+    if (value !== 'disk' && value !== 's3') throw new Error('must be disk or s3');
+  },
+});
+
+convict.addFormat({
   name: 'log-level',
   validate(value: unknown) {
     const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -183,6 +190,12 @@ export const schema = {
     format: ['production', 'development', 'test'],
     default: 'development',
     env: 'NODE_ENV',
+  },
+  dataDir: {
+    doc: 'Directory for local data (uploaded files and their temporary files); created when missing.',
+    format: 'nonempty-string',
+    default: './data',
+    env: 'DATA_DIR',
   },
   server: {
     host: { doc: 'Address the HTTP server binds to.', format: String, default: '0.0.0.0', env: 'HOST' },
@@ -348,6 +361,12 @@ export const schema = {
       format: 'count',
       default: 20,
       env: 'RATE_LIMIT_JOIN_REQUESTS_PER_MINUTE',
+    },
+    uploadsPerMinute: {
+      doc: 'Uploads a user may start per minute (0: no limit).',
+      format: 'count',
+      default: 30,
+      env: 'RATE_LIMIT_UPLOADS_PER_MINUTE',
     },
     groupCreationsPerMinute: {
       doc: 'Groups a user may create per minute (0: no limit).',
@@ -521,6 +540,98 @@ export const schema = {
       format: 'positive',
       default: 86400,
       env: 'FEDERATION_VALID_UNTIL_SECONDS',
+    },
+  },
+  uploads: {
+    storage: {
+      doc: 'Where uploaded files are kept: disk (under DATA_DIR/uploads) or s3 (an S3-compatible bucket).',
+      format: 'storage-engine',
+      default: 'disk',
+      env: 'UPLOADS_STORAGE',
+    },
+    maxImageBytes: {
+      doc: 'Largest image upload in bytes.',
+      format: 'positive',
+      default: 10485760,
+      env: 'UPLOADS_MAX_IMAGE_BYTES',
+    },
+    maxVoiceBytes: {
+      doc: 'Largest voice (audio) upload in bytes.',
+      format: 'positive',
+      default: 10485760,
+      env: 'UPLOADS_MAX_VOICE_BYTES',
+    },
+    maxVideoBytes: {
+      doc: 'Largest video upload in bytes.',
+      format: 'positive',
+      default: 104857600,
+      env: 'UPLOADS_MAX_VIDEO_BYTES',
+    },
+    maxFileBytes: {
+      doc: 'Largest upload of any other kind of file in bytes.',
+      format: 'positive',
+      default: 104857600,
+      env: 'UPLOADS_MAX_FILE_BYTES',
+    },
+    quotaBytes: {
+      doc: 'Bytes one user may keep stored in uploads (files and thumbnails); past it 409 QUOTA_EXCEEDED.',
+      format: 'positive',
+      default: 1073741824,
+      env: 'UPLOADS_QUOTA_BYTES',
+    },
+    orphanTtlSeconds: {
+      doc: 'Uploads that no message refers to are deleted this long after they were made.',
+      format: 'positive',
+      default: 86400,
+      env: 'UPLOADS_ORPHAN_TTL_SECONDS',
+    },
+    sweepIntervalSeconds: {
+      doc: 'How often each instance looks for unreferenced uploads to delete.',
+      format: 'positive',
+      default: 600,
+      env: 'UPLOADS_SWEEP_INTERVAL_SECONDS',
+    },
+    publicBaseUrl: {
+      doc: 'Base URL put before /api/v1/uploads/{id} in upload and message URLs; empty gives the path alone.',
+      format: 'optional-http-url',
+      default: '',
+      env: 'UPLOADS_PUBLIC_BASE_URL',
+    },
+    s3: {
+      endpoint: {
+        doc: 'S3 endpoint URL (empty: AWS for the region).',
+        format: 'optional-http-url',
+        default: '',
+        env: 'UPLOADS_S3_ENDPOINT',
+      },
+      bucket: { doc: 'S3 bucket.', format: String, default: '', env: 'UPLOADS_S3_BUCKET' },
+      region: { doc: 'S3 region.', format: String, default: 'us-east-1', env: 'UPLOADS_S3_REGION' },
+      accessKeyId: {
+        doc: 'S3 access key id (empty: the SDK default credential chain).',
+        format: String,
+        default: '',
+        env: 'UPLOADS_S3_ACCESS_KEY_ID',
+        sensitive: true,
+      },
+      secretAccessKey: {
+        doc: 'S3 secret access key.',
+        format: String,
+        default: '',
+        env: 'UPLOADS_S3_SECRET_ACCESS_KEY',
+        sensitive: true,
+      },
+      forcePathStyle: {
+        doc: 'Address the bucket as <endpoint>/<bucket> (MinIO and most S3-compatible servers need this).',
+        format: 'flag',
+        default: false,
+        env: 'UPLOADS_S3_FORCE_PATH_STYLE',
+      },
+      prefix: {
+        doc: 'Prefix of every object key the server writes.',
+        format: String,
+        default: 'uploads/',
+        env: 'UPLOADS_S3_PREFIX',
+      },
     },
   },
 };

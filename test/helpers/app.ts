@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
 import { loadConfig, type Config, type DeepPartial } from '../../src/config';
@@ -10,11 +13,16 @@ const BASE_MYSQL = process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/jim';
 const BASE_REDIS = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
 
 /** A fresh database name and Redis prefix for one test file. */
-export function isolation(): { mysqlUrl: string; prefix: string; database: string } {
+export function isolation(): { mysqlUrl: string; prefix: string; database: string; dataDir: string } {
   const tag = randomBytes(5).toString('hex');
   const u = new URL(BASE_MYSQL);
   u.pathname = `/jim_t_${tag}`;
-  return { mysqlUrl: u.toString(), prefix: `jimt:${tag}:`, database: `jim_t_${tag}` };
+  return {
+    mysqlUrl: u.toString(),
+    prefix: `jimt:${tag}:`,
+    database: `jim_t_${tag}`,
+    dataDir: path.join(os.tmpdir(), `jim_t_${tag}`),
+  };
 }
 
 /** Per-user write limits high enough that no suite is throttled; rate-limit tests pass their own. */
@@ -35,6 +43,7 @@ export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation(
     env: { NODE_ENV: 'test' },
     overrides: deepMerge(
       {
+        dataDir: iso.dataDir,
         server: { port: 0, host: '127.0.0.1', workers: 1, shutdownTimeoutMs: 2000 },
         mysql: { url: iso.mysqlUrl, poolSize: 5 },
         redis: { url: BASE_REDIS, prefix: iso.prefix },
@@ -68,6 +77,7 @@ export async function startTestApp(
         mysqlUrl: shared.mysql.url,
         prefix: shared.redis.prefix,
         database: parseMysqlUrl(shared.mysql.url).database,
+        dataDir: shared.dataDir,
       })
     : testConfig(overrides);
   const instance = await startInstance(config, options.logger ?? createLogger({ level: config.log.level }));
@@ -85,6 +95,7 @@ export async function startTestApp(
       if (keys.length) await redis.del(...keys);
       await instance.stop();
       await dropDatabase(config.mysql.url);
+      await fs.promises.rm(config.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -215,7 +215,10 @@ describe('GET /readyz with Redis unreachable', () => {
     booted.instance.redis.command.disconnect();
     const res = await request(booted.instance.url).get('/readyz');
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ status: 'unavailable', checks: { mysql: 'ok', redis: 'failed' } });
+    expect(res.body).toEqual({
+      status: 'unavailable',
+      checks: { mysql: 'ok', redis: 'failed', uploads: 'ok' },
+    });
     expect((await request(booted.instance.url).get('/healthz')).status).toBe(200);
     const logged = booted.log.lines.find((l) => l.msg === 'readiness check failed');
     expect(logged).toMatchObject({ level: 'warn', check: 'redis', err: { message: expect.any(String) } });

@@ -58,12 +58,14 @@ describe('message content rules', () => {
       height: 2,
       size: null,
       mime: null,
+      uploadId: null,
     });
     expect(normaliseContent('text', { text: 'hi' })).toEqual({ text: 'hi' });
     expect(normaliseContent('voice', { url: 'https://e.com/a.ogg', duration: 0 })).toEqual({
       url: 'https://e.com/a.ogg',
       duration: 0,
       size: null,
+      uploadId: null,
     });
     expect(normaliseContent('video', { url: 'https://e.com/v.mp4' })).toEqual({
       url: 'https://e.com/v.mp4',
@@ -72,12 +74,14 @@ describe('message content rules', () => {
       height: null,
       size: null,
       thumbUrl: null,
+      uploadId: null,
     });
     expect(normaliseContent('file', { url: 'https://e.com/f', name: 'f', size: 0 })).toEqual({
       url: 'https://e.com/f',
       name: 'f',
       size: 0,
       mime: null,
+      uploadId: null,
     });
     expect(normaliseContent('location', { latitude: 0, longitude: 0 })).toEqual({
       latitude: 0,
@@ -92,7 +96,14 @@ describe('message content rules', () => {
   });
 
   it('completes stored content that lacks fields, and returns complete content as it is', () => {
-    const complete = { url: 'https://e.com/a.png', width: 1, height: null, size: null, mime: null };
+    const complete = {
+      url: 'https://e.com/a.png',
+      width: 1,
+      height: null,
+      size: null,
+      mime: null,
+      uploadId: null,
+    };
     expect(contentView('image', complete)).toBe(complete);
     expect(contentView('image', { url: 'https://e.com/a.png', width: 1 })).toEqual(complete);
     expect(contentView('emoji', { code: 'wave' })).toEqual({ code: 'wave', url: null });

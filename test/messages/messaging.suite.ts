@@ -199,10 +199,10 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         ];
         // What comes back: the fields given, every other field of the type present as null.
         const absent: Record<string, Record<string, null>> = {
-          image: {},
-          voice: { size: null },
-          video: { width: null, height: null, size: null },
-          file: {},
+          image: { uploadId: null },
+          voice: { size: null, uploadId: null },
+          video: { width: null, height: null, size: null, uploadId: null },
+          file: { uploadId: null },
           location: {},
           emoji: { code: null, url: null },
         };
@@ -234,6 +234,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
           height: null,
           size: null,
           mime: null,
+          uploadId: null,
         };
         expect(res.body.content).toStrictEqual(content);
         expect((await peer.next('message')).data.content).toStrictEqual(content);

@@ -22,6 +22,18 @@ const DIMENSION_MAX = 100_000;
 const DURATION_MAX = 86_400;
 const SIZE_MAX = 1024 ** 4;
 const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
+const UPLOAD_ID_RE = /^[0-9a-f]{32}$/;
+
+/** Message types whose content may name an upload (`uploadId`) that the server fills the fields from. */
+export const UPLOAD_TYPES: readonly MessageType[] = ['image', 'voice', 'video', 'file'];
+
+/** Fields that an `uploadId` lets the sender leave out (the server fills them from the upload). */
+const FILLED_FROM_UPLOAD: Partial<Record<MessageType, readonly string[]>> = {
+  image: ['url'],
+  voice: ['url', 'duration'],
+  video: ['url'],
+  file: ['url', 'name', 'size'],
+};
 
 type Rule = (value: unknown) => string | null;
 
@@ -75,6 +87,10 @@ function mime(value: unknown): string | null {
   return null;
 }
 
+function uploadId(value: unknown): string | null {
+  return typeof value === 'string' && UPLOAD_ID_RE.test(value) ? null : 'must be an upload id';
+}
+
 function text(value: unknown): string | null {
   const problem = str(1, TEXT_MAX)(value);
   if (problem) return problem;
@@ -92,8 +108,14 @@ const SHAPES: Record<MessageType, Record<string, Field>> = {
     height: opt(int(1, DIMENSION_MAX)),
     size: opt(int(0, SIZE_MAX)),
     mime: opt(mime),
+    uploadId: opt(uploadId),
   },
-  voice: { url: req(isUrl), duration: req(num(0, DURATION_MAX)), size: opt(int(0, SIZE_MAX)) },
+  voice: {
+    url: req(isUrl),
+    duration: req(num(0, DURATION_MAX)),
+    size: opt(int(0, SIZE_MAX)),
+    uploadId: opt(uploadId),
+  },
   video: {
     url: req(isUrl),
     duration: opt(num(0, DURATION_MAX)),
@@ -101,15 +123,23 @@ const SHAPES: Record<MessageType, Record<string, Field>> = {
     height: opt(int(1, DIMENSION_MAX)),
     size: opt(int(0, SIZE_MAX)),
     thumbUrl: opt(isUrl),
+    uploadId: opt(uploadId),
   },
-  file: { url: req(isUrl), name: req(str(1, NAME_MAX)), size: req(int(0, SIZE_MAX)), mime: opt(mime) },
+  file: {
+    url: req(isUrl),
+    name: req(str(1, NAME_MAX)),
+    size: req(int(0, SIZE_MAX)),
+    mime: opt(mime),
+    uploadId: opt(uploadId),
+  },
   location: { latitude: req(num(-90, 90)), longitude: req(num(-180, 180)), label: opt(str(1, LABEL_MAX)) },
   emoji: { code: opt(str(1, CODE_MAX)), url: opt(isUrl) },
 };
 
 /**
  * Checks `content` against the shape of `type`; returns the problems as `field: message` strings
- * (empty when valid). Unknown fields are problems; optional fields may be null.
+ * (empty when valid). Unknown fields are problems; optional fields may be null. With an `uploadId`, the
+ * fields the server fills from the upload (url; a voice's duration; a file's name and size) may be left out.
  */
 export function contentProblems(type: unknown, content: unknown): string[] {
   if (typeof type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(type)) return [];
@@ -118,13 +148,15 @@ export function contentProblems(type: unknown, content: unknown): string[] {
   const shape = SHAPES[type as MessageType];
   const obj = content as Record<string, unknown>;
   const problems: string[] = [];
+  const filled =
+    obj.uploadId !== undefined && obj.uploadId !== null ? FILLED_FROM_UPLOAD[type as MessageType] : [];
   for (const key of Object.keys(obj)) {
     if (!Object.hasOwn(shape, key)) problems.push(`${key}: unknown field for type ${type}`);
   }
   for (const [key, field] of Object.entries(shape)) {
     const value = obj[key];
     if (value === undefined || value === null) {
-      if (field.required) problems.push(`${key}: is required`);
+      if (field.required && !filled?.includes(key)) problems.push(`${key}: is required`);
       continue;
     }
     const problem = field.rule(value);

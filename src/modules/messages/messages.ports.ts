@@ -41,3 +41,26 @@ export interface UserDirectory {
   /** The user's role, or null when there is no active user with this id. */
   roleOf(userId: string): Promise<'user' | 'admin' | null>;
 }
+
+/** What a message takes from an upload (its fields as the uploads module describes them). */
+export interface UploadAttachment {
+  kind: 'image' | 'voice' | 'video' | 'file';
+  url: string;
+  mime: string;
+  size: number;
+  name: string;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+  thumbUrl: string | null;
+}
+
+/** What messaging needs from uploads (implemented by the uploads module). */
+export interface UploadAttachments {
+  /** The upload's fields when it exists and belongs to `userId`; null otherwise. */
+  attachmentFor(userId: string, uploadId: string): Promise<UploadAttachment | null>;
+  /** Records that a stored message refers to the upload, so its readers may read the upload. */
+  attach(uploadId: string, messageId: string, conversationId: string): Promise<void>;
+  /** Forgets what a message referred to (it was recalled). */
+  detach(messageId: string): Promise<void>;
+}

@@ -210,9 +210,11 @@ function optInt(v: unknown): number | undefined {
  *           type: object
  *           nullable: true
  *           description: >
- *             By type: text {text (1-4000)}; image {url, width?, height?, size?, mime?};
- *             voice {url, duration, size?}; video {url, duration?, width?, height?, size?, thumbUrl?};
- *             file {url, name, size, mime?}; location {latitude, longitude, label?}; emoji {code} or {url}.
+ *             By type: text {text (1-4000)}; image {url, width?, height?, size?, mime?, uploadId?};
+ *             voice {url, duration, size?, uploadId?}; video {url, duration?, width?, height?, size?, thumbUrl?,
+ *             uploadId?}; file {url, name, size, mime?, uploadId?}; location {latitude, longitude, label?};
+ *             emoji {code} or {url}. With uploadId (an upload of the sender's), url, a voice's duration and a
+ *             file's name and size may be left out: the server fills them from the upload (see docs/media.md).
  *             Optional fields (?) may be left out or null when sending; in a message every field of the
  *             type is present, those without a value as null (an emoji is {code, url} with one of them
  *             null). URLs are http or https, at most 2048 characters. null once recalled.
@@ -234,23 +236,25 @@ function optInt(v: unknown): number | undefined {
  *         text: { type: string, minLength: 1, maxLength: 4000 }
  *     ImageContent:
  *       type: object
- *       required: [url, width, height, size, mime]
+ *       required: [url, width, height, size, mime, uploadId]
  *       properties:
  *         url: { type: string, format: uri }
  *         width: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         size: { type: integer, nullable: true, minimum: 0, description: bytes }
  *         mime: { type: string, nullable: true, example: image/png }
+ *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
  *     VoiceContent:
  *       type: object
- *       required: [url, duration, size]
+ *       required: [url, duration, size, uploadId]
  *       properties:
  *         url: { type: string, format: uri }
  *         duration: { type: number, minimum: 0, maximum: 86400, description: seconds }
  *         size: { type: integer, nullable: true, minimum: 0 }
+ *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
  *     VideoContent:
  *       type: object
- *       required: [url, duration, width, height, size, thumbUrl]
+ *       required: [url, duration, width, height, size, thumbUrl, uploadId]
  *       properties:
  *         url: { type: string, format: uri }
  *         duration: { type: number, nullable: true, minimum: 0, maximum: 86400 }
@@ -258,14 +262,16 @@ function optInt(v: unknown): number | undefined {
  *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         size: { type: integer, nullable: true, minimum: 0 }
  *         thumbUrl: { type: string, nullable: true, format: uri }
+ *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
  *     FileContent:
  *       type: object
- *       required: [url, name, size, mime]
+ *       required: [url, name, size, mime, uploadId]
  *       properties:
  *         url: { type: string, format: uri }
  *         name: { type: string, minLength: 1, maxLength: 255 }
  *         size: { type: integer, minimum: 0 }
  *         mime: { type: string, nullable: true }
+ *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
  *     LocationContent:
  *       type: object
  *       required: [latitude, longitude, label]
@@ -287,7 +293,7 @@ function optInt(v: unknown): number | undefined {
  *       properties:
  *         conversationId: { type: string, description: "p:<smaller>:<larger>, g:<groupId> or w:world" }
  *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
- *         content: { type: object, description: "the type's content (see Message); optional fields may be left out or null" }
+ *         content: { type: object, description: "the type's content (see Message); optional fields may be left out or null; image, voice, video and file content may name an uploadId instead of a url (400 VALIDATION_FAILED when it is not an upload of the sender's or not of the message's kind)" }
  *         clientMsgId: { type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", description: "idempotency key per sender, unique across all your conversations" }
  *     Conversation:
  *       type: object

@@ -1,7 +1,13 @@
 import type { Broadcast, DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
 import { toPage } from '../social/social.pagination';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import {
@@ -16,6 +22,7 @@ import type {
   GroupDirectory,
   GroupRole,
   SocialPolicy,
+  UploadAttachments,
   UserDirectory,
 } from './messages.ports';
 import type { MessageStore, MessageType, StoredMessage, SummaryPosition } from './messages.store';
@@ -71,6 +78,8 @@ export interface MessagesDeps {
   broadcast?: Broadcast;
   /** Groups for the chat list; until wired, a group shows only once the user has touched it. */
   groups?: GroupDirectory;
+  /** Uploads that content.uploadId names; without them every uploadId is refused. */
+  uploads?: UploadAttachments;
 }
 
 /** Pages of history: ascending items, and the seq to pass as the next cursor (null at the end). */
@@ -179,20 +188,84 @@ export class MessagesService implements FriendshipHooks {
         return { message: toMessageView(original), created: false };
       throw err;
     }
+    const uploadId = input.content.uploadId;
+    const content =
+      typeof uploadId === 'string'
+        ? await this.fillFromUpload(senderId, input.type, input.content, uploadId)
+        : input.content;
     const { message, existing } = await this.deps.store.append({
       conversationId: ref.id,
       senderId,
       type: input.type,
-      content: normaliseContent(input.type, input.content),
+      content: normaliseContent(input.type, content),
       clientMsgId: input.clientMsgId,
       participants: ref.kind === 'private' ? ref.userIds : [senderId],
     });
+    // Before the push, so that whoever gets the message can fetch the upload; again on a retry, which
+    // repairs a reference lost between the append and here.
+    const storedUploadId = message.content?.uploadId;
+    if (typeof storedUploadId === 'string' && this.deps.uploads) {
+      await this.deps.uploads.attach(storedUploadId, message.id, message.conversationId);
+    }
     const view = toMessageView(message);
     // A retry means the sender never saw the answer: the attempt that stored the message may have died
     // (a killed worker, a lost connection) before its push, so the retry pushes it again. Clients keep
     // one message per seq, so a second push changes nothing for those that had it.
     await this.pushMessage(ref, view, originConnectionId);
     return { message: view, created: !existing };
+  }
+
+  /**
+   * The content with the fields the upload knows (url, size, mime, image size, duration, a file's name) filled
+   * in; VALIDATION_FAILED when the upload is not the sender's or not of the message's type.
+   */
+  private async fillFromUpload(
+    senderId: string,
+    type: MessageType,
+    content: Record<string, unknown>,
+    uploadId: string,
+  ): Promise<Record<string, unknown>> {
+    const invalid = (message: string) =>
+      new ValidationError('Request validation failed', [
+        { field: 'content', message: `uploadId: ${message}` },
+      ]);
+    const upload = this.deps.uploads ? await this.deps.uploads.attachmentFor(senderId, uploadId) : null;
+    if (!upload) throw invalid('must be an upload of yours');
+    if (type !== 'file' && upload.kind !== type) throw invalid(`is a ${upload.kind} upload, not ${type}`);
+    const out: Record<string, unknown> = { ...content, url: upload.url, size: upload.size };
+    if (type === 'image')
+      Object.assign(out, { mime: upload.mime, width: upload.width, height: upload.height });
+    if (type === 'file') Object.assign(out, { mime: upload.mime, name: content.name ?? upload.name });
+    if (type === 'voice' || type === 'video') out.duration = upload.duration ?? content.duration ?? null;
+    if (type === 'voice' && out.duration === null) {
+      throw new ValidationError('Request validation failed', [
+        { field: 'content', message: 'duration: is required (the upload does not state one)' },
+      ]);
+    }
+    return out;
+  }
+
+  /**
+   * Whether the user can read the message now: a member of its conversation, the message neither recalled
+   * nor hidden or cleared for them. Uploads ask this for each message that refers to an upload.
+   */
+  async canReadMessage(userId: string, messageId: string): Promise<boolean> {
+    const message = await this.deps.store.findById(messageId);
+    const ref = message ? parseConversationId(message.conversationId) : null;
+    if (!message || !ref || message.status === 'recalled') return false;
+    try {
+      await this.assertCanView(userId, ref);
+    } catch (err) {
+      if (err instanceof ForbiddenError || err instanceof NotFoundError) return false;
+      throw err;
+    }
+    // The one-message page after seq - 1 as this user sees it leaves out what they hid or cleared.
+    const [seen] = await this.deps.store.page(ref.id, {
+      afterSeq: message.seq - 1,
+      limit: 1,
+      viewerId: userId,
+    });
+    return seen?.id === message.id;
   }
 
   /** Throws the rule's code unless the user may send into the conversation. */
@@ -370,6 +443,10 @@ export class MessagesService implements FriendshipHooks {
     await this.assertCanRecall(userId, message, ref);
     const recalled = await this.deps.store.recall(message.id);
     if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
+    // Its readers lose the upload with the content (the recall check above already ends their access).
+    await this.deps.uploads?.detach(message.id).catch((err: unknown) => {
+      this.deps.logger.warn({ err, messageId: message.id }, 'upload references not removed');
+    });
     const data = { conversationId: ref.id, messageId: message.id, seq: message.seq };
     if (ref.kind === 'world') {
       // Every connected user, muted or not: clients must drop the content they hold.

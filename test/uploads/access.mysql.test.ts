@@ -1,0 +1,3 @@
+import { uploadAccessSuite } from './access.suite';
+
+uploadAccessSuite('MySQL message store', async () => ({ overrides: {}, cleanup: async () => {} }));

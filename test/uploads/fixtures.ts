@@ -1,0 +1,147 @@
+// Media made in the tests: images by sharp, WAV, Ogg Opus and MP4 bytes by hand (tiny, exact sizes).
+import { Readable } from 'node:stream';
+import sharp from 'sharp';
+
+/** A noisy RGB image (noise keeps encoders from making it tiny). */
+function noise(width: number, height: number): sharp.Sharp {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7919 + (i >> 5) * 104729) & 0xff;
+  return sharp(pixels, { raw: { width, height, channels: 3 } });
+}
+
+export const png = (width = 64, height = 48) => noise(width, height).png().toBuffer();
+export const gif = (width = 40, height = 30) => noise(width, height).gif().toBuffer();
+export const webp = (width = 50, height = 20) => noise(width, height).webp().toBuffer();
+
+/** A landscape JPEG (width > height) whose EXIF says "rotate 90°" (orientation 6) and where it was taken. */
+export function jpegWithExif(width = 80, height = 40): Promise<Buffer> {
+  return noise(width, height)
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .withExif({
+      IFD0: { Make: 'TestCam', Model: 'Tracker 1' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 2400/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 21/1 300/100',
+      },
+    })
+    .toBuffer();
+}
+
+/** `image` followed by zero bytes up to `total` (decoders ignore what follows the image's end). */
+export function padTo(image: Buffer, total: number): Buffer {
+  if (total < image.length) throw new Error(`image of ${image.length} bytes is larger than ${total}`);
+  return Buffer.concat([image, Buffer.alloc(total - image.length)]);
+}
+
+/** A PCM WAV of `total` bytes (16-bit mono at `rate` Hz); its duration is (total - 44) / (2 * rate) s. */
+export function wav(total: number, rate = 8000): Buffer {
+  const data = total - 44;
+  const b = Buffer.alloc(total);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(total - 8, 4);
+  b.write('WAVE', 8, 'ascii');
+  b.write('fmt ', 12, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(data, 40);
+  return b;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let r = n << 24;
+  for (let i = 0; i < 8; i++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
+  return r >>> 0;
+});
+
+function oggPage(data: Buffer, flags: number, granule: bigint, seq: number): Buffer {
+  const segments: number[] = [];
+  let left = data.length;
+  while (left >= 255) {
+    segments.push(255);
+    left -= 255;
+  }
+  segments.push(left);
+  const h = Buffer.alloc(27 + segments.length);
+  h.write('OggS', 0, 'ascii');
+  h[5] = flags;
+  h.writeBigInt64LE(granule, 6);
+  h.writeUInt32LE(0x1a2b3c4d, 14);
+  h.writeUInt32LE(seq, 18);
+  h[26] = segments.length;
+  segments.forEach((s, i) => (h[27 + i] = s));
+  const page = Buffer.concat([h, data]);
+  let crc = 0;
+  for (const byte of page) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]) >>> 0;
+  page.writeUInt32LE(crc, 22);
+  return page;
+}
+
+/** An Ogg Opus stream whose last granule position says it lasts `seconds` (its frames are silence). */
+export function oggOpus(seconds: number): Buffer {
+  const preSkip = 312;
+  const head = Buffer.alloc(19);
+  head.write('OpusHead', 0, 'ascii');
+  head[8] = 1; // version
+  head[9] = 1; // channels
+  head.writeUInt16LE(preSkip, 10);
+  head.writeUInt32LE(48000, 12);
+  const vendor = Buffer.from('jim-test');
+  const tags = Buffer.alloc(8 + 4 + vendor.length + 4);
+  tags.write('OpusTags', 0, 'ascii');
+  tags.writeUInt32LE(vendor.length, 8);
+  vendor.copy(tags, 12);
+  const silence = Buffer.from([0xf8, 0xff, 0xfe]);
+  return Buffer.concat([
+    oggPage(head, 0x02, 0n, 0),
+    oggPage(tags, 0x00, 0n, 1),
+    oggPage(silence, 0x04, BigInt(Math.round(seconds * 48000) + preSkip), 2),
+  ]);
+}
+
+function box(type: string, body: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32BE(8 + body.length, 0);
+  h.write(type, 4, 'ascii');
+  return Buffer.concat([h, body]);
+}
+
+/** An MP4 container of `total` bytes (ftyp, moov with a movie header of `seconds`, and a free box). */
+export function mp4(total: number, seconds = 5): Buffer {
+  const ftyp = box(
+    'ftyp',
+    Buffer.concat([Buffer.from('isom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isommp41')]),
+  );
+  const mvhd = Buffer.alloc(100);
+  mvhd.writeUInt32BE(1000, 12); // timescale
+  mvhd.writeUInt32BE(seconds * 1000, 16); // duration
+  mvhd.writeUInt32BE(0x00010000, 20); // rate 1.0
+  mvhd.writeUInt16BE(0x0100, 24); // volume 1.0
+  mvhd.writeUInt32BE(2, 96); // next track id
+  const moov = box('moov', box('mvhd', mvhd));
+  const used = ftyp.length + moov.length;
+  if (total < used + 8) throw new Error('mp4 too small');
+  return Buffer.concat([ftyp, moov, box('free', Buffer.alloc(total - used - 8))]);
+}
+
+/** `size` generated bytes as a stream, made chunk by chunk (never all in memory); `seed` varies them. */
+export function generatedStream(size: number, chunk = 64 * 1024, seed = 0): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= size) return void this.push(null);
+      const n = Math.min(chunk, size - sent);
+      const b = Buffer.alloc(n, (sent / chunk + seed) & 0xff);
+      sent += n;
+      this.push(b);
+    },
+  });
+}
