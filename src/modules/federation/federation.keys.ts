@@ -5,7 +5,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import type { Pool, PoolConnection } from '../../infra/mysql';
+import { withTransaction, type Pool } from '../../infra/mysql';
 import type { SigningKey } from './federation.signatures';
 
 /** One of this deployment's keys as the well-known document lists it. */
@@ -109,9 +109,7 @@ export class FederationKeyStore {
    */
   async rotate(): Promise<string> {
     const k = newKey();
-    const conn: PoolConnection = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await withTransaction(this.pool, async (conn) => {
       await conn.query(
         'UPDATE federation_keys SET current = NULL, expired_at = CURRENT_TIMESTAMP(3) WHERE current = 1',
       );
@@ -119,13 +117,7 @@ export class FederationKeyStore {
         'INSERT INTO federation_keys (key_id, public_key, private_key, current) VALUES (?, ?, ?, 1)',
         [k.keyId, k.publicKey, k.seed],
       );
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     this.cached = null;
     return k.keyId;
   }

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Pool } from '../../infra/mysql';
+import { withTransaction, type Pool } from '../../infra/mysql';
 import type { Logger } from '../../shared/logger';
 import { publicKeyOf } from './federation.keys';
 import type { PeerHttp, PeerPolicy } from './federation.peers';
@@ -148,9 +148,7 @@ export class PeerKeys {
           validUntil,
         ]),
       ];
-      const conn = await this.deps.pool.getConnection();
-      try {
-        await conn.beginTransaction();
+      await withTransaction(this.deps.pool, async (conn) => {
         await conn.query('DELETE FROM federation_peer_keys WHERE domain = ?', [domain]);
         if (rows.length) {
           await conn.query(
@@ -158,13 +156,7 @@ export class PeerKeys {
             [rows],
           );
         }
-        await conn.commit();
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
+      });
       this.failedAt.delete(domain);
       return doc;
     } catch (err) {

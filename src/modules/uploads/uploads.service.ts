@@ -7,6 +7,7 @@ import { NotFoundError, PayloadTooLargeError } from '../../shared/errors';
 import { newId, randomToken } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { QuotaExceededError, UnsupportedMediaTypeError } from './uploads.errors';
+import type { UploadAttachment } from '../messages/messages.ports';
 import {
   cleanFileName,
   mediaDuration,
@@ -54,32 +55,13 @@ export interface UploadsDeps {
 }
 
 /** The upload object of the contract. */
-export interface UploadView {
+export interface UploadView extends UploadAttachment {
   id: string;
-  url: string;
-  kind: UploadKind;
-  mime: string;
-  size: number;
-  name: string;
-  width: number | null;
-  height: number | null;
-  duration: number | null;
-  thumbUrl: string | null;
   createdAt: string;
 }
 
-/** What a message may take from an upload of its sender's. */
-export interface Attachment {
-  kind: UploadKind;
-  url: string;
-  mime: string;
-  size: number;
-  name: string;
-  width: number | null;
-  height: number | null;
-  duration: number | null;
-  thumbUrl: string | null;
-}
+/** What a message may take from an upload of its sender's (the messages module's port). */
+export type Attachment = UploadAttachment;
 
 /** An upload's bytes as they go out. */
 export interface OpenedUpload {
