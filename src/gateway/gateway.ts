@@ -521,30 +521,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   }
 
   /**
-   * @openapi
-   * /ws:
-   *   get:
-   *     tags: [WebSocket]
-   *     summary: Open the real-time WebSocket (upgrade); frames and close codes in docs/websocket.md
-   *     description: >-
-   *       The token goes in `?token=` or `Authorization: Bearer` and is checked before the upgrade. The first
-   *       frame is `{type: ready, data: {userId, connectionId}}`. The connection is closed with 4001 when
-   *       its token is revoked (logout, password change) or expires, and with 4003 when the account is
-   *       disabled or deleted.
-   *     parameters:
-   *       - { in: query, name: token, required: false, schema: { type: string }, description: access token when no Authorization header can be set }
-   *     responses:
-   *       101: { description: switched to the WebSocket protocol }
-   *       401: { $ref: '#/components/responses/Unauthenticated' }
-   *       403:
-   *         description: FORBIDDEN (a browser page of an origin that cors.origins does not allow)
-   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
-   *       429:
-   *         description: TOO_MANY_CONNECTIONS (the user already holds ws.maxConnectionsPerUser connections)
-   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
-   *       503:
-   *         description: UNAVAILABLE (the instance is shutting down, or Redis or MySQL cannot be reached; reconnect after Retry-After)
-   *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+   * Checks the path, the origin, the token and the connection limit, then upgrades; a refusal is a plain HTTP error in the
+   * contract's envelope. (Described in the OpenAPI document's introduction and docs/websocket.md: OpenAPI has
+   * no operation for an upgrade, whose success is 101.)
    */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', ignoreError);

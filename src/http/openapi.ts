@@ -5,6 +5,7 @@ import swaggerJsdoc from 'swagger-jsdoc';
  * @openapi
  * /openapi.json:
  *   get:
+ *     operationId: getOpenApiDocument
  *     tags: [Service]
  *     summary: This OpenAPI 3 document (Swagger UI at /docs)
  *     security: []
@@ -15,21 +16,56 @@ import swaggerJsdoc from 'swagger-jsdoc';
  *           application/json: { schema: { type: object } }
  */
 
+const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+
+/** An error response with the contract's envelope. */
+function errorResponse(description: string, headers?: object): object {
+  return { description, ...(headers ? { headers } : {}), content: errorContent };
+}
+
+/**
+ * Answers any operation can give whatever its route, because the body parser and the error handler stand in
+ * front of every route; added to each operation whose comment does not list that status itself.
+ */
+const COMMON_RESPONSES: Record<string, string> = {
+  '400': 'BadRequest',
+  '413': 'PayloadTooLarge',
+  '415': 'UnsupportedMediaType',
+  '500': 'Internal',
+};
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
+
+interface Operation {
+  security?: unknown[];
+  responses: Record<string, unknown>;
+}
+
 /** Builds the OpenAPI 3 document from the `@openapi` comments beside the routes. */
 export function buildOpenApiDocument(): object {
   const ext = path.extname(__filename);
   const root = path.resolve(__dirname, '..');
-  return swaggerJsdoc({
+  const doc = swaggerJsdoc({
     failOnErrors: true,
     definition: {
       openapi: '3.0.3',
       info: {
         title: 'JIM API',
         version: '1.0.0',
-        description:
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+        description: [
           'REST API of the JIM instant-messaging server. Every id is a string, times are ISO-8601 UTC, ' +
-          'errors use the envelope `{error:{code,message,requestId,details?}}`. Real-time events arrive ' +
-          'over the WebSocket at `/ws` (see docs/websocket.md).',
+            'errors use the envelope `{error:{code,message,requestId,details?}}`.',
+          'Real-time events arrive over the WebSocket at `GET /ws` (same host and port), with the access ' +
+            'token in `?token=` or `Authorization: Bearer`. The upgrade is refused with a plain HTTP error in ' +
+            'the same envelope: 401 `UNAUTHENTICATED` (no, bad, expired or revoked token), 403 `FORBIDDEN` ' +
+            '(a browser page of an origin that `cors.origins` does not allow), 429 ' +
+            '`TOO_MANY_CONNECTIONS` (the user already holds `ws.maxConnectionsPerUser` connections) or 503 ' +
+            '`UNAVAILABLE` (the instance is shutting down, or Redis or MySQL cannot be reached; reconnect after ' +
+            '`Retry-After`). The first frame is ' +
+            '`{type: ready, data: {userId, connectionId}}`; a connection whose token is revoked or expires is ' +
+            'closed with 4001, and with 4003 when the account is disabled or deleted. Frames, events and close codes: docs/websocket.md.',
+        ].join('\n\n'),
       },
       servers: [{ url: '/' }],
       components: {
@@ -46,42 +82,54 @@ export function buildOpenApiDocument(): object {
                   code: { type: 'string', example: 'VALIDATION_FAILED' },
                   message: { type: 'string' },
                   requestId: { type: 'string', nullable: true },
-                  details: { type: 'array', items: {} },
+                  details: {
+                    type: 'array',
+                    description:
+                      'VALIDATION_FAILED: the fields at fault; NOT_FRIENDS and BLOCKED: the users at fault',
+                    items: {
+                      anyOf: [
+                        { $ref: '#/components/schemas/FieldProblem' },
+                        { $ref: '#/components/schemas/UserProblem' },
+                      ],
+                    },
+                  },
                 },
               },
             },
           },
           FieldProblem: {
             type: 'object',
+            required: ['field', 'message'],
             properties: { field: { type: 'string' }, message: { type: 'string' } },
+          },
+          UserProblem: {
+            type: 'object',
+            required: ['userId'],
+            properties: { userId: { type: 'string' } },
+          },
+          Null: {
+            description:
+              'the JSON value null (OpenAPI 3.0 has no null type: an object type that only allows null)',
+            type: 'object',
+            nullable: true,
+            enum: [null],
           },
         },
         responses: {
-          BadRequest: {
-            description: 'VALIDATION_FAILED: malformed JSON, wrong types, unknown fields',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-          Unauthenticated: {
-            description: 'UNAUTHENTICATED: missing, invalid, expired or revoked token',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-          Forbidden: {
-            description: 'FORBIDDEN or a domain code',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-          NotFound: {
-            description: 'NOT_FOUND',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-          Conflict: {
-            description: 'CONFLICT or a domain code',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-          RateLimited: {
-            description: 'RATE_LIMITED; see the Retry-After header',
-            headers: { 'Retry-After': { schema: { type: 'integer' } } },
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
+          BadRequest: errorResponse(
+            'VALIDATION_FAILED: malformed JSON, a body that is not an object, wrong types, unknown fields',
+          ),
+          Unauthenticated: errorResponse('UNAUTHENTICATED: missing, invalid, expired or revoked token'),
+          Forbidden: errorResponse('FORBIDDEN or a domain code'),
+          NotFound: errorResponse('NOT_FOUND'),
+          PayloadTooLarge: errorResponse('PAYLOAD_TOO_LARGE: the body is larger than server.bodyLimit'),
+          UnsupportedMediaType: errorResponse(
+            'UNSUPPORTED_MEDIA_TYPE: a body in an encoding or charset the server does not read',
+          ),
+          RateLimited: errorResponse('RATE_LIMITED; see the Retry-After header', {
+            'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } },
+          }),
+          Internal: errorResponse('INTERNAL: an unexpected failure (never with its internals)'),
         },
       },
       security: [{ bearerAuth: [] }],
@@ -91,5 +139,17 @@ export function buildOpenApiDocument(): object {
       path.join(root, `modules/**/*.routes${ext}`),
       path.join(root, `gateway/*${ext}`),
     ],
-  });
+  }) as { paths: Record<string, Record<string, Operation>> };
+  for (const item of Object.values(doc.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!HTTP_METHODS.has(method)) continue;
+      const responses = operation.responses;
+      for (const [status, name] of Object.entries(COMMON_RESPONSES)) {
+        responses[status] ??= { $ref: `#/components/responses/${name}` };
+      }
+      const open = Array.isArray(operation.security) && operation.security.length === 0;
+      if (!open) responses['401'] ??= { $ref: '#/components/responses/Unauthenticated' };
+    }
+  }
+  return doc;
 }

@@ -19,6 +19,7 @@ export function registerServiceRoutes(
    * @openapi
    * /healthz:
    *   get:
+   *     operationId: getLiveness
    *     tags: [Service]
    *     summary: Liveness; 200 while the process runs
    *     security: []
@@ -37,6 +38,7 @@ export function registerServiceRoutes(
    * @openapi
    * /readyz:
    *   get:
+   *     operationId: getReadiness
    *     tags: [Service]
    *     summary: Readiness; checks MySQL, Redis and MongoDB when configured
    *     security: []
@@ -82,6 +84,7 @@ export function registerServiceRoutes(
    * @openapi
    * /metrics:
    *   get:
+   *     operationId: getMetrics
    *     tags: [Service]
    *     summary: Prometheus metrics (text exposition format)
    *     security: []

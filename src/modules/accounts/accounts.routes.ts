@@ -98,6 +98,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/captcha:
      *   get:
+     *     operationId: getCaptcha
      *     tags: [Accounts]
      *     summary: A new captcha (SVG); its answer expires after captcha.ttlSeconds and works once
      *     security: []
@@ -123,6 +124,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/auth/register:
      *   post:
+     *     operationId: registerUser
      *     tags: [Accounts]
      *     summary: Create an account (captcha required unless captcha.enabled is false)
      *     security: []
@@ -181,6 +183,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/auth/login:
      *   post:
+     *     operationId: login
      *     tags: [Accounts]
      *     summary: Sign in; after 3 failures for a username from one address the captcha is required
      *     security: []
@@ -229,6 +232,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/auth/logout:
      *   post:
+     *     operationId: logout
      *     tags: [Accounts]
      *     summary: Revoke the token used for this request
      *     description: The WebSocket connections holding this token, on every instance, are closed with 4001 (token revoked).
@@ -245,12 +249,14 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/users/me:
      *   get:
+     *     operationId: getCurrentUser
      *     tags: [Accounts]
      *     summary: The caller, with private fields
      *     responses:
      *       200: { description: the caller, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *   patch:
+     *     operationId: updateCurrentUser
      *     tags: [Accounts]
      *     summary: Change the caller's profile
      *     requestBody:
@@ -311,6 +317,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/users/me/password:
      *   put:
+     *     operationId: changePassword
      *     tags: [Accounts]
      *     summary: Change the password; every other token of the caller is revoked (attempts per user limited like logins)
      *     description: The WebSocket connections holding the revoked tokens, on every instance, are closed with 4001 (token revoked); those of the current token stay open.
@@ -350,6 +357,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/users/{userId}:
      *   get:
+     *     operationId: getUser
      *     tags: [Accounts]
      *     summary: A user's public profile
      *     description: >-
@@ -371,6 +379,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/users:
      *   get:
+     *     operationId: searchUsers
      *     tags: [Accounts]
      *     summary: Search active users by nickname prefix (ordered by nickname) or exact id (listed first)
      *     description: >-

@@ -79,6 +79,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/friends:
      *   get:
+     *     operationId: listFriends
      *     tags: [Friends]
      *     summary: The caller's friends, by user id; friends the caller hid are left out unless all=true
      *     parameters:
@@ -106,6 +107,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/friends/{userId}:
      *   patch:
+     *     operationId: updateFriend
      *     tags: [Friends]
      *     summary: Set the caller's remark for a friend, or hide the friend from GET /friends
      *     parameters:
@@ -126,6 +128,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *       404: { description: FRIEND_NOT_FOUND (not your friend), content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   delete:
+     *     operationId: removeFriend
      *     tags: [Friends]
      *     summary: "End a friendship for both sides; the other side gets friend.removed {userId} (userId = you)"
      *     parameters:
@@ -169,6 +172,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/friend-requests:
      *   post:
+     *     operationId: sendFriendRequest
      *     tags: [Friends]
      *     summary: Ask a user to be friends; if they had already asked you, you become friends at once (200)
      *     description: >
@@ -199,6 +203,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *       409: { description: "ALREADY_FRIENDS, or REQUEST_PENDING when your earlier request still waits", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       429: { $ref: '#/components/responses/RateLimited' }
      *   get:
+     *     operationId: listFriendRequests
      *     tags: [Friends]
      *     summary: Pending requests to you (incoming, the default) or from you (outgoing), newest first
      *     parameters:
@@ -264,6 +269,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/friend-requests/{requestId}/accept:
      *   post:
+     *     operationId: acceptFriendRequest
      *     tags: [Friends]
      *     summary: "Accept a request addressed to you; the requester gets friend.accepted {requestId, userId, friend} (userId = you) and the greeting becomes the first private message"
      *     parameters:
@@ -304,6 +310,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/friend-requests/{requestId}/reject:
      *   post:
+     *     operationId: rejectFriendRequest
      *     tags: [Friends]
      *     summary: "Reject a request addressed to you; the requester gets friend.rejected {requestId, userId, reply} (userId = you)"
      *     parameters:
@@ -338,6 +345,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/blocks:
      *   get:
+     *     operationId: listBlocks
      *     tags: [Friends]
      *     summary: Users the caller blocks, by user id
      *     parameters:
@@ -359,6 +367,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      * @openapi
      * /api/v1/blocks/{userId}:
      *   put:
+     *     operationId: blockUser
      *     tags: [Friends]
      *     summary: Block a user (idempotent)
      *     description: >
@@ -372,6 +381,7 @@ export function friendsRoutes(deps: FriendsRoutesDeps) {
      *       401: { $ref: '#/components/responses/Unauthenticated' }
      *       404: { description: USER_NOT_FOUND, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   delete:
+     *     operationId: unblockUser
      *     tags: [Friends]
      *     summary: Unblock a user (idempotent)
      *     parameters:

@@ -140,6 +140,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups:
      *   post:
+     *     operationId: createGroup
      *     tags: [Groups]
      *     summary: Create a group; the caller is its owner
      *     description: >
@@ -169,6 +170,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       409: { description: "GROUP_FULL: more initial members than maxMembers allows", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       429: { $ref: '#/components/responses/RateLimited' }
      *   get:
+     *     operationId: listGroups
      *     tags: [Groups]
      *     summary: Groups the caller is in, by group id
      *     parameters:
@@ -218,6 +220,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}:
      *   get:
+     *     operationId: getGroup
      *     tags: [Groups]
      *     summary: A group's info; members always, anyone for open and approval groups
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -228,6 +231,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       403: { description: "NOT_A_MEMBER (invite-only group)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *       404: { $ref: '#/components/responses/GroupNotFound' }
      *   patch:
+     *     operationId: updateGroup
      *     tags: [Groups]
      *     summary: Change name, avatar, announcement, join policy or maxMembers (owner or admin); members get group.updated
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -252,6 +256,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       404: { $ref: '#/components/responses/GroupNotFound' }
      *       409: { description: "MAX_MEMBERS_TOO_LOW: below the current member count", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   delete:
+     *     operationId: dissolveGroup
      *     tags: [Groups]
      *     summary: Dissolve the group (owner only); every member gets group.dissolved and the group is gone
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -300,6 +305,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/join:
      *   post:
+     *     operationId: joinGroup
      *     tags: [Groups]
      *     summary: Join by the group's policy
      *     description: >
@@ -342,6 +348,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/leave:
      *   post:
+     *     operationId: leaveGroup
      *     tags: [Groups]
      *     summary: Leave the group; members get group.member_left
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -363,6 +370,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/members:
      *   get:
+     *     operationId: listGroupMembers
      *     tags: [Groups]
      *     summary: Members by user id (members only)
      *     parameters:
@@ -376,6 +384,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       403: { $ref: '#/components/responses/GroupForbidden' }
      *       404: { $ref: '#/components/responses/GroupNotFound' }
      *   post:
+     *     operationId: addGroupMembers
      *     tags: [Groups]
      *     summary: Invite (add) the caller's friends
      *     description: >
@@ -449,6 +458,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/members/{userId}:
      *   patch:
+     *     operationId: updateGroupMember
      *     tags: [Groups]
      *     summary: Change a member's role, nickname or mute; members get group.member_updated
      *     description: >
@@ -476,6 +486,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *       403: { $ref: '#/components/responses/GroupForbidden' }
      *       404: { description: "GROUP_NOT_FOUND or MEMBER_NOT_FOUND", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
      *   delete:
+     *     operationId: removeGroupMember
      *     tags: [Groups]
      *     summary: Remove a member, with ban=true also banning them
      *     description: >
@@ -549,6 +560,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/transfer:
      *   post:
+     *     operationId: transferGroupOwnership
      *     tags: [Groups]
      *     summary: Hand ownership to a member (owner only); the old owner becomes an admin
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -591,6 +603,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/mute:
      *   put:
+     *     operationId: setGroupMuteAll
      *     tags: [Groups]
      *     summary: Turn mute-all on or off (owner or admin); plain members are silenced, owner and admins still speak
      *     parameters: [{ $ref: '#/components/parameters/GroupId' }]
@@ -633,6 +646,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/join-requests:
      *   get:
+     *     operationId: listGroupJoinRequests
      *     tags: [Groups]
      *     summary: Pending join requests, oldest first (owner or admin)
      *     parameters:
@@ -667,6 +681,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/join-requests/{requestId}/approve:
      *   post:
+     *     operationId: approveGroupJoinRequest
      *     tags: [Groups]
      *     summary: Approve a join request (owner or admin); members get group.member_joined
      *     parameters:
@@ -696,6 +711,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      * @openapi
      * /api/v1/groups/{groupId}/join-requests/{requestId}/reject:
      *   post:
+     *     operationId: rejectGroupJoinRequest
      *     tags: [Groups]
      *     summary: Reject a join request (owner or admin); the requester gets group.join_rejected
      *     parameters:

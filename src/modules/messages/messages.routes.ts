@@ -207,8 +207,6 @@ function optInt(v: unknown): number | undefined {
  *         senderId: { type: string }
  *         type: { type: string, enum: [text, image, voice, video, file, location, emoji] }
  *         content:
- *           type: object
- *           nullable: true
  *           description: >
  *             By type: text {text (1-4000)}; image {url, width?, height?, size?, mime?, uploadId?};
  *             voice {url, duration, size?, uploadId?}; video {url, duration?, width?, height?, size?, thumbUrl?,
@@ -226,6 +224,7 @@ function optInt(v: unknown): number | undefined {
  *             - $ref: '#/components/schemas/FileContent'
  *             - $ref: '#/components/schemas/LocationContent'
  *             - $ref: '#/components/schemas/EmojiContent'
+ *             - $ref: '#/components/schemas/Null'
  *         clientMsgId: { type: string }
  *         createdAt: { type: string, format: date-time }
  *         status: { type: string, enum: [normal, recalled] }
@@ -301,9 +300,11 @@ function optInt(v: unknown): number | undefined {
  *       properties:
  *         conversationId: { type: string }
  *         kind: { type: string, enum: [private, group, world] }
- *         peer: { allOf: [{ $ref: '#/components/schemas/User' }], nullable: true }
- *         group: { type: object, nullable: true, description: "the group object" }
- *         lastMessage: { allOf: [{ $ref: '#/components/schemas/Message' }], nullable: true, description: "the latest message you still see (not deleted for yourself); null when none" }
+ *         peer: { oneOf: [{ $ref: '#/components/schemas/User' }, { $ref: '#/components/schemas/Null' }] }
+ *         group: { oneOf: [{ $ref: '#/components/schemas/Group' }, { $ref: '#/components/schemas/Null' }] }
+ *         lastMessage:
+ *           description: the latest message you still see (not deleted for yourself); null when none
+ *           oneOf: [{ $ref: '#/components/schemas/Message' }, { $ref: '#/components/schemas/Null' }]
  *         lastSeq: { type: integer }
  *         readSeq: { type: integer }
  *         unreadCount: { type: integer, description: "messages after readSeq not sent by you and not deleted by you" }
@@ -318,6 +319,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/messages:
      *   post:
+     *     operationId: sendMessage
      *     tags: [Messages]
      *     summary: Send a message; a repeated clientMsgId from the same sender returns the original
      *     requestBody:
@@ -364,6 +366,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/conversations:
      *   get:
+     *     operationId: listConversations
      *     tags: [Messages]
      *     summary: The chat list, pinned first, then by last activity, in pages
      *     description: >
@@ -403,6 +406,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/conversations/{cid}/messages:
      *   get:
+     *     operationId: listMessages
      *     tags: [Messages]
      *     summary: History in ascending seq; without a cursor the latest `limit`
      *     description: >
@@ -448,6 +452,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/conversations/{cid}/read:
      *   post:
+     *     operationId: markConversationRead
      *     tags: [Messages]
      *     summary: Move your read marker forward (never back); the members get a `read` event
      *     parameters:
@@ -478,6 +483,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/conversations/{cid}/pin:
      *   put:
+     *     operationId: pinConversation
      *     tags: [Messages]
      *     summary: Pin the conversation to the top of your chat list
      *     parameters:
@@ -488,6 +494,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *       403: { $ref: '#/components/responses/Forbidden' }
      *       404: { $ref: '#/components/responses/NotFound' }
      *   delete:
+     *     operationId: unpinConversation
      *     tags: [Messages]
      *     summary: Unpin the conversation
      *     parameters:
@@ -512,6 +519,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/conversations/{cid}/mute:
      *   put:
+     *     operationId: muteConversation
      *     tags: [Messages]
      *     summary: Stop `message` pushes for this conversation (unread counts still grow); on w:world this switches the world channel off
      *     parameters:
@@ -522,6 +530,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *       403: { $ref: '#/components/responses/Forbidden' }
      *       404: { $ref: '#/components/responses/NotFound' }
      *   delete:
+     *     operationId: unmuteConversation
      *     tags: [Messages]
      *     summary: Resume pushes for this conversation
      *     parameters:
@@ -546,6 +555,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/messages/{messageId}/recall:
      *   post:
+     *     operationId: recallMessage
      *     tags: [Messages]
      *     summary: Recall a message (own within messages.recallSeconds; in groups, a lower role's any time)
      *     description: >
@@ -580,6 +590,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/messages/{messageId}:
      *   delete:
+     *     operationId: deleteMessage
      *     tags: [Messages]
      *     summary: Hide a message for yourself only
      *     parameters:
@@ -600,6 +611,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      * @openapi
      * /api/v1/world/mutes/{userId}:
      *   put:
+     *     operationId: muteWorldUser
      *     tags: [Messages]
      *     summary: Mute a user in the world channel w:world (administrators only); their sends get 403 MUTED
      *     parameters:
@@ -612,6 +624,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         description: USER_NOT_FOUND
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *   delete:
+     *     operationId: unmuteWorldUser
      *     tags: [Messages]
      *     summary: Let a user speak in the world channel again (administrators only)
      *     parameters:
