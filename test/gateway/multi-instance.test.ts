@@ -1,22 +1,26 @@
 import mysql from 'mysql2/promise';
-import request from 'supertest';
 import type { Config } from '../../src/config';
 import { parseMysqlUrl } from '../../src/infra/mysql';
 import { testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { eventually, TestClient } from './ws-client';
+import { validatedRequest } from '../helpers/openapi';
 
 /** Registers a user through one instance's API. */
 async function register(url: string, n: number): Promise<{ id: string; token: string; username: string }> {
   const username = `mi${process.pid % 1000}_${Date.now() % 100000}_${n}`;
-  const res = await request(url).post('/api/v1/auth/register').send({ username, password: 'Passw0rd!' });
+  const res = await validatedRequest(url)
+    .post('/api/v1/auth/register')
+    .send({ username, password: 'Passw0rd!' });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.user.id, token: res.body.token, username };
 }
 
 /** Signs in through one instance's API: another session of the user, with a token of its own. */
 async function login(url: string, username: string): Promise<string> {
-  const res = await request(url).post('/api/v1/auth/login').send({ username, password: 'Passw0rd!' });
+  const res = await validatedRequest(url)
+    .post('/api/v1/auth/login')
+    .send({ username, password: 'Passw0rd!' });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.token as string;
 }
@@ -35,7 +39,7 @@ describe('WebSocket gateway across server processes', () => {
     return c;
   };
   const onlineVia = async (url: string, userId: string): Promise<boolean> => {
-    const res = await request(url)
+    const res = await validatedRequest(url)
       .get(`/api/v1/users/${userId}`)
       .set('Authorization', `Bearer ${viewer.token}`);
     if (res.status !== 200)
@@ -131,7 +135,9 @@ describe('WebSocket gateway across server processes', () => {
     const onB = await open(b.url, u.token);
     const onA = await open(a.url, u.token);
     const otherOnB = await open(b.url, otherToken);
-    const res = await request(a.url).post('/api/v1/auth/logout').set('Authorization', `Bearer ${u.token}`);
+    const res = await validatedRequest(a.url)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', `Bearer ${u.token}`);
     expect(res.status).toBe(204);
     expect(await onB.closed).toEqual({ code: 4001, reason: 'token revoked' });
     expect(await onA.closed).toEqual({ code: 4001, reason: 'token revoked' });
@@ -146,7 +152,7 @@ describe('WebSocket gateway across server processes', () => {
     const kept = await open(b.url, u.token);
     const oldOnA = await open(a.url, oldToken);
     const oldOnB = await open(b.url, oldToken);
-    const res = await request(a.url)
+    const res = await validatedRequest(a.url)
       .put('/api/v1/users/me/password')
       .set('Authorization', `Bearer ${u.token}`)
       .send({ oldPassword: 'Passw0rd!', newPassword: 'N3w-Secret!' });
@@ -161,7 +167,7 @@ describe('WebSocket gateway across server processes', () => {
 
   describe('world channel', () => {
     const sendWorld = async (url: string, token: string, text: string) => {
-      const res = await request(url)
+      const res = await validatedRequest(url)
         .post('/api/v1/messages')
         .set('Authorization', `Bearer ${token}`)
         .send({
@@ -174,13 +180,13 @@ describe('WebSocket gateway across server processes', () => {
       return res.body as { id: string; seq: number };
     };
     const setWorldMute = async (url: string, token: string, muted: boolean) => {
-      const res = await request(url)
+      const res = await validatedRequest(url)
         [muted ? 'put' : 'delete']('/api/v1/conversations/w:world/mute')
         .set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(204);
     };
     const recall = async (url: string, token: string, messageId: string) => {
-      const res = await request(url)
+      const res = await validatedRequest(url)
         .post(`/api/v1/messages/${messageId}/recall`)
         .set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(200);
@@ -253,7 +259,7 @@ describe('WebSocket gateway across server processes', () => {
       return u;
     };
     const setStatus = (url: string, token: string, userId: string, body: unknown) =>
-      request(url)
+      validatedRequest(url)
         .put(`/api/v1/admin/users/${userId}/status`)
         .set('Authorization', `Bearer ${token}`)
         .send(body as object);
@@ -268,9 +274,11 @@ describe('WebSocket gateway across server processes', () => {
       expect(res.status).toBe(204);
       expect(await onA.closed).toEqual({ code: 4003, reason: 'account disabled' });
       expect(await onB.closed).toEqual({ code: 4003, reason: 'account disabled' });
-      const me = await request(b.url).get('/api/v1/users/me').set('Authorization', `Bearer ${u.token}`);
+      const me = await validatedRequest(b.url)
+        .get('/api/v1/users/me')
+        .set('Authorization', `Bearer ${u.token}`);
       expect(me.status).toBe(401);
-      const send = await request(b.url)
+      const send = await validatedRequest(b.url)
         .post('/api/v1/messages')
         .set('Authorization', `Bearer ${u.token}`)
         .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: 'cut-1' });

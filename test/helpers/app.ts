@@ -8,6 +8,7 @@ import { loadConfig, type Config, type DeepPartial } from '../../src/config';
 import { createLogger, type Logger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
 import { parseMysqlUrl } from '../../src/infra/mysql';
+import { validatedRequest } from './openapi';
 
 const BASE_MYSQL = process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/jim';
 const BASE_REDIS = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
@@ -58,6 +59,7 @@ export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation(
 
 export interface TestApp {
   instance: Instance;
+  /** Supertest client; every response is checked against the OpenAPI document (see ./openapi.ts). */
   http: ReturnType<typeof request>;
   close: () => Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function startTestApp(
   const instance = await startInstance(config, options.logger ?? createLogger({ level: config.log.level }));
   return {
     instance,
-    http: request(instance.url),
+    http: validatedRequest(instance.url),
     close: async () => {
       if (shared) {
         await instance.stop();

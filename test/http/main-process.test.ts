@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import request from 'supertest';
 import { dropDatabase, isolation } from '../helpers/app';
+import { validatedRequest } from '../helpers/openapi';
 
 // `src/main.ts` as `npm start` runs it (TypeScript loaded through swc instead of the built dist/): the
 // primary with its workers, the signals, the exit codes and the boot-time configuration check.
@@ -112,12 +112,14 @@ describe('the server process (src/main.ts)', () => {
 
     // Both workers serve the same service: an account made through the port logs in through it again.
     const base = `http://127.0.0.1:${port}`;
-    const reg = await request(base)
+    const reg = await validatedRequest(base)
       .post('/api/v1/auth/register')
       .send({ username: 'mainproc', password: 'Passw0rd!x' });
     expect(reg.status).toBe(201);
     for (let i = 0; i < 4; i++) {
-      const me = await request(base).get('/api/v1/users/me').set('Authorization', `Bearer ${reg.body.token}`);
+      const me = await validatedRequest(base)
+        .get('/api/v1/users/me')
+        .set('Authorization', `Bearer ${reg.body.token}`);
       expect(me.status).toBe(200);
     }
 
@@ -128,7 +130,7 @@ describe('the server process (src/main.ts)', () => {
     const stopped = s.lines.filter((l) => l.msg === 'stopped').map((l) => l.pid);
     expect(new Set(stopped)).toEqual(pids);
     expect(s.lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
-    await expect(request(base).get('/healthz')).rejects.toThrow();
+    await expect(validatedRequest(base).get('/healthz')).rejects.toThrow();
   }, 90_000);
 
   it.each(['SIGTERM', 'SIGINT'] as const)(
@@ -157,7 +159,7 @@ describe('the server process (src/main.ts)', () => {
       // No worker was started after the stop, and nothing serves the port any more.
       await new Promise((r) => setTimeout(r, 500));
       expect(listening()).toHaveLength(2);
-      await expect(request(`http://127.0.0.1:${port}`).get('/healthz')).rejects.toThrow();
+      await expect(validatedRequest(`http://127.0.0.1:${port}`).get('/healthz')).rejects.toThrow();
     },
     90_000,
   );

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import { spawn } from 'node:child_process';
-import request from 'supertest';
+import { validatedRequest } from '../helpers/openapi';
 import { Redis } from 'ioredis';
 import type { Express } from 'express';
 import { dropDatabase, registerUser, startTestApp, testConfig, type TestApp } from '../helpers/app';
@@ -213,13 +213,13 @@ describe('GET /readyz with Redis unreachable', () => {
 
   it('answers 503 naming redis as failed, with the reason in the log only', async () => {
     booted.instance.redis.command.disconnect();
-    const res = await request(booted.instance.url).get('/readyz');
+    const res = await validatedRequest(booted.instance.url).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body).toEqual({
       status: 'unavailable',
       checks: { mysql: 'ok', redis: 'failed', uploads: 'ok' },
     });
-    expect((await request(booted.instance.url).get('/healthz')).status).toBe(200);
+    expect((await validatedRequest(booted.instance.url).get('/healthz')).status).toBe(200);
     const logged = booted.log.lines.find((l) => l.msg === 'readiness check failed');
     expect(logged).toMatchObject({ level: 'warn', check: 'redis', err: { message: expect.any(String) } });
     expect(res.text).not.toContain((logged!.err as { message: string }).message);
@@ -239,7 +239,7 @@ describe('request logs', () => {
   const flush = () => new Promise((r) => setImmediate(r));
 
   it('writes one JSON line per request with reqId, method, route, status, latencyMs, userId and ip', async () => {
-    const http = request(booted.instance.url);
+    const http = validatedRequest(booted.instance.url);
     const reg = await http
       .post('/api/v1/auth/register')
       .send({ username: 'logged_user', password: 'Passw0rd!' });
@@ -273,7 +273,7 @@ describe('request logs', () => {
   });
 
   it('logs anonymous and failed requests with userId null and their error code', async () => {
-    const http = request(booted.instance.url);
+    const http = validatedRequest(booted.instance.url);
     await http.get('/api/v1/users/me').set('X-Request-Id', 'log-test-2');
     await http.get('/api/v1/missing').set('X-Request-Id', 'log-test-3');
     await flush();
@@ -324,7 +324,7 @@ describe('error logs', () => {
   it('logs an unexpected error once with its cause and the request id, at level "error"', async () => {
     const booted = await startLoggedInstance();
     try {
-      const http = request(booted.instance.url);
+      const http = validatedRequest(booted.instance.url);
       const reg = await http
         .post('/api/v1/auth/register')
         .send({ username: 'err_user', password: 'Passw0rd!' });

@@ -3,6 +3,7 @@ import { startInstance, type Instance } from '../../src/server';
 import { createLogger } from '../../src/shared/logger';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { TestClient } from '../gateway/ws-client';
+import { validatedRequest } from '../helpers/openapi';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -364,8 +365,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const { a, b, cid } = await friends();
         const second: Instance = await startInstance(app.instance.config, createLogger({ level: 'silent' }));
         try {
-          const request = (await import('supertest')).default;
-          const other = request(second.url);
+          const other = validatedRequest(second.url);
           const results = await Promise.all(
             Array.from({ length: 200 }, (_, i) => {
               const u = i % 2 ? a : b;
