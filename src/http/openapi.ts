@@ -127,7 +127,7 @@ export function buildOpenApiDocument(): object {
             'UNSUPPORTED_MEDIA_TYPE: a body in an encoding or charset the server does not read',
           ),
           RateLimited: errorResponse('RATE_LIMITED; see the Retry-After header', {
-            'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } },
+            'Retry-After': { description: 'seconds to wait', required: true, schema: { type: 'integer' } },
           }),
           Internal: errorResponse('INTERNAL: an unexpected failure (never with its internals)'),
         },

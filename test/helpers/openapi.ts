@@ -9,6 +9,7 @@ interface MediaType {
 interface ResponseObject {
   $ref?: string;
   description?: string;
+  headers?: Record<string, { required?: boolean }>;
   content?: Record<string, MediaType>;
 }
 interface Operation {
@@ -81,6 +82,10 @@ export class OpenApiResponseChecker {
       responsePointer = response.$ref;
       response = this.doc.components?.responses?.[response.$ref.split('/').pop()!] ?? {};
     }
+    const missing = Object.entries(response.headers ?? {})
+      .filter(([name, header]) => header.required && res.headers[name.toLowerCase()] === undefined)
+      .map(([name]) => name);
+    if (missing.length) return `${where}: the required header ${missing.join(', ')} is missing`;
     const content = response.content ?? {};
     if (Object.keys(content).length === 0) {
       const empty = res.text === undefined || res.text === '';

@@ -42,6 +42,15 @@ describe('OpenApiResponseChecker', () => {
     expect(problem).toMatch(/status 409 is not documented/);
   });
 
+  it('refuses a 429 without the Retry-After header the document requires', () => {
+    const limited = json(429, { error: { code: 'RATE_LIMITED', message: 'slow down', requestId: 'r1' } });
+    expect(checker.problem('get', '/api/v1/captcha', limited)).toMatch(
+      /required header Retry-After is missing/,
+    );
+    (limited.headers as Record<string, string>)['retry-after'] = '3';
+    expect(checker.problem('get', '/api/v1/captcha', limited)).toBeNull();
+  });
+
   it('refuses a body on a response documented without one', () => {
     const problem = checker.problem('post', '/api/v1/auth/logout', json(204, { ok: true }));
     expect(problem).toMatch(/documented without a body/);
