@@ -85,11 +85,13 @@ export function buildOpenApiDocument(): object {
                   details: {
                     type: 'array',
                     description:
-                      'VALIDATION_FAILED: the fields at fault; NOT_FRIENDS and BLOCKED: the users at fault',
+                      'VALIDATION_FAILED: the fields at fault; NOT_FRIENDS and BLOCKED: the users at fault; ' +
+                      'SIGNATURE_INVALID: why the signature was refused',
                     items: {
                       anyOf: [
                         { $ref: '#/components/schemas/FieldProblem' },
                         { $ref: '#/components/schemas/UserProblem' },
+                        { $ref: '#/components/schemas/ReasonProblem' },
                       ],
                     },
                   },
@@ -106,6 +108,11 @@ export function buildOpenApiDocument(): object {
             type: 'object',
             required: ['userId'],
             properties: { userId: { type: 'string' } },
+          },
+          ReasonProblem: {
+            type: 'object',
+            required: ['reason'],
+            properties: { reason: { type: 'string', example: 'digest_mismatch' } },
           },
           Null: {
             description:

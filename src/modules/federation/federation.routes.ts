@@ -44,6 +44,9 @@ export function federationRoutes(federation: Federation, domain: string): (route
      *         content:
      *           application/json:
      *             schema: { $ref: '#/components/schemas/FederationServerDocument' }
+     *       404:
+     *         description: NOT_FOUND when federation is not enabled on this server
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
     router.get('/.well-known/jim/server', async (_req, res, next) => {
       try {
@@ -79,6 +82,9 @@ export function federationRoutes(federation: Federation, domain: string): (route
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       403:
      *         description: the origin is not allowed, or the request is for another server (PEER_NOT_ALLOWED)
+     *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
+     *       404:
+     *         description: NOT_FOUND when federation is not enabled on this server
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
     router.post('/federation/v1/ping', federation.authenticate(), (_req, res) => {
