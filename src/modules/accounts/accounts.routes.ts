@@ -421,6 +421,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      * @openapi
      * /api/v1/admin/users/{userId}/status:
      *   put:
+     *     operationId: setUserStatus
      *     tags: [Accounts]
      *     summary: Enable, disable or delete an account (administrators only)
      *     description: >-
