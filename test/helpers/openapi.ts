@@ -34,7 +34,8 @@ export class OpenApiResponseChecker {
 
   constructor(private readonly doc: Document) {
     // `nullable` is understood natively (OpenAPI 3.0); OpenAPI-only keywords such as `example` are ignored.
-    this.ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+    // `iri` (a URL that may hold any Unicode character) is left unchecked: ajv-formats has no IRI check.
+    this.ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, formats: { iri: true } });
     addFormats(this.ajv);
     this.ajv.addSchema(doc as object, 'openapi');
     this.routes = Object.keys(doc.paths)

@@ -268,7 +268,7 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
      *             additionalProperties: false
      *             properties:
      *               nickname: { type: string, minLength: 1, maxLength: 64 }
-     *               avatar: { type: string, nullable: true, format: uri, maxLength: 1024, description: http or https URL }
+     *               avatar: { type: string, nullable: true, format: iri, maxLength: 1024, description: http or https URL }
      *               birthDate: { type: string, format: date, nullable: true }
      *               presence: { type: string, enum: [online, away, busy, invisible] }
      *     responses:

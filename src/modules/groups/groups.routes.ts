@@ -158,7 +158,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *             additionalProperties: false
      *             properties:
      *               name: { type: string, minLength: 1, maxLength: 64 }
-     *               avatar: { type: string, format: uri, nullable: true }
+     *               avatar: { type: string, format: iri, nullable: true }
      *               memberIds: { type: array, maxItems: 500, items: { type: string } }
      *               maxMembers: { type: integer, minimum: 2 }
      *               joinPolicy: { type: string, enum: [open, approval, invite], default: approval }
@@ -244,7 +244,7 @@ export function groupsRoutes(deps: GroupsRoutesDeps) {
      *             additionalProperties: false
      *             properties:
      *               name: { type: string, minLength: 1, maxLength: 64 }
-     *               avatar: { type: string, format: uri, nullable: true }
+     *               avatar: { type: string, format: iri, nullable: true }
      *               announcement: { type: string, maxLength: 2000, nullable: true }
      *               joinPolicy: { type: string, enum: [open, approval, invite] }
      *               maxMembers: { type: integer, minimum: 2, description: "at most groups.maxMembersLimit, at least memberCount" }

@@ -237,7 +237,7 @@ function optInt(v: unknown): number | undefined {
  *       type: object
  *       required: [url, width, height, size, mime, uploadId]
  *       properties:
- *         url: { type: string, format: uri }
+ *         url: { type: string, format: iri }
  *         width: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         size: { type: integer, nullable: true, minimum: 0, description: bytes }
@@ -247,7 +247,7 @@ function optInt(v: unknown): number | undefined {
  *       type: object
  *       required: [url, duration, size, uploadId]
  *       properties:
- *         url: { type: string, format: uri }
+ *         url: { type: string, format: iri }
  *         duration: { type: number, minimum: 0, maximum: 86400, description: seconds }
  *         size: { type: integer, nullable: true, minimum: 0 }
  *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
@@ -255,18 +255,18 @@ function optInt(v: unknown): number | undefined {
  *       type: object
  *       required: [url, duration, width, height, size, thumbUrl, uploadId]
  *       properties:
- *         url: { type: string, format: uri }
+ *         url: { type: string, format: iri }
  *         duration: { type: number, nullable: true, minimum: 0, maximum: 86400 }
  *         width: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         height: { type: integer, nullable: true, minimum: 1, maximum: 100000 }
  *         size: { type: integer, nullable: true, minimum: 0 }
- *         thumbUrl: { type: string, nullable: true, format: uri }
+ *         thumbUrl: { type: string, nullable: true, format: iri }
  *         uploadId: { type: string, nullable: true, description: "an upload of the sender's (POST /api/v1/uploads); the server fills url, size and what else the upload knows" }
  *     FileContent:
  *       type: object
  *       required: [url, name, size, mime, uploadId]
  *       properties:
- *         url: { type: string, format: uri }
+ *         url: { type: string, format: iri }
  *         name: { type: string, minLength: 1, maxLength: 255 }
  *         size: { type: integer, minimum: 0 }
  *         mime: { type: string, nullable: true }
@@ -284,7 +284,7 @@ function optInt(v: unknown): number | undefined {
  *       description: exactly one of code and url is set, the other is null
  *       properties:
  *         code: { type: string, nullable: true, maxLength: 64 }
- *         url: { type: string, nullable: true, format: uri, description: a sticker }
+ *         url: { type: string, nullable: true, format: iri, description: a sticker }
  *     SendMessage:
  *       type: object
  *       required: [conversationId, type, content, clientMsgId]
