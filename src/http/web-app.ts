@@ -8,6 +8,7 @@ export const WEB_APP_DIR = path.resolve(__dirname, '..', '..', 'app', 'dist');
  * @openapi
  * /app:
  *   get:
+ *     operationId: getWebApp
  *     tags: [Service]
  *     summary: The JIM web app (static files built from app/; hashed assets under /app/assets are immutable)
  *     security: []
@@ -17,7 +18,8 @@ export const WEB_APP_DIR = path.resolve(__dirname, '..', '..', 'app', 'dist');
  *         content:
  *           text/html: { schema: { type: string } }
  *       404:
- *         description: the app was not built (npm start and npm test build it)
+ *         description: NOT_FOUND when the app was not built (npm start and npm test build it)
+ *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
  */
 
 /** Serves the built web app at /app: hashed assets cached for good, the page itself revalidated. */
