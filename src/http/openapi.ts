@@ -34,6 +34,9 @@ const COMMON_RESPONSES: Record<string, string> = {
   '500': 'Internal',
 };
 
+/** Routes that reach no database nor Redis, so never answer 503 for an outage (every other route may). */
+export const DEPENDENCY_FREE_PATHS = new Set(['/healthz', '/metrics', '/openapi.json', '/app']);
+
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
 
 interface Operation {
@@ -137,6 +140,12 @@ export function buildOpenApiDocument(): object {
             'Retry-After': { description: 'seconds to wait', required: true, schema: { type: 'integer' } },
           }),
           Internal: errorResponse('INTERNAL: an unexpected failure (never with its internals)'),
+          Unavailable: errorResponse(
+            'UNAVAILABLE: MySQL, Redis or MongoDB cannot be reached for now; retry after Retry-After',
+            {
+              'Retry-After': { description: 'seconds to wait', required: true, schema: { type: 'integer' } },
+            },
+          ),
         },
       },
       security: [{ bearerAuth: [] }],
@@ -147,7 +156,7 @@ export function buildOpenApiDocument(): object {
       path.join(root, `gateway/*${ext}`),
     ],
   }) as { paths: Record<string, Record<string, Operation>> };
-  for (const item of Object.values(doc.paths)) {
+  for (const [route, item] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(item)) {
       if (!HTTP_METHODS.has(method)) continue;
       const responses = operation.responses;
@@ -156,6 +165,8 @@ export function buildOpenApiDocument(): object {
       }
       const open = Array.isArray(operation.security) && operation.security.length === 0;
       if (!open) responses['401'] ??= { $ref: '#/components/responses/Unauthenticated' };
+      if (!DEPENDENCY_FREE_PATHS.has(route))
+        responses['503'] ??= { $ref: '#/components/responses/Unavailable' };
     }
   }
   return doc;
