@@ -51,6 +51,23 @@ describe('OpenApiResponseChecker', () => {
     expect(checker.problem('get', '/api/v1/captcha', limited)).toBeNull();
   });
 
+  it('takes a media type range for the type it covers, and refuses an undocumented type', () => {
+    const bytes = {
+      status: 200,
+      body: Buffer.from('png'),
+      headers: { 'content-type': 'image/png' },
+    } as unknown as Response;
+    expect(checker.problem('get', '/api/v1/uploads/u1', bytes)).toBeNull();
+    const html = {
+      status: 200,
+      text: '<p>',
+      headers: { 'content-type': 'text/html' },
+    } as unknown as Response;
+    expect(checker.problem('get', '/api/v1/users/me', html)).toMatch(
+      /content type 'text\/html' is not documented/,
+    );
+  });
+
   it('refuses a body on a response documented without one', () => {
     const problem = checker.problem('post', '/api/v1/auth/logout', json(204, { ok: true }));
     expect(problem).toMatch(/documented without a body/);

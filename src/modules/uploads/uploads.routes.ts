@@ -90,20 +90,20 @@ const REFUSAL_GRACE_MS = 2000;
  *       - { in: header, name: If-None-Match, schema: { type: string } }
  *     responses:
  *       200:
- *         description: the bytes
+ *         description: the bytes, with the stored Content-Type (a thumbnail is image/webp; any type, written escaped below as a comment cannot hold it)
  *         headers:
  *           ETag: { schema: { type: string } }
  *           Cache-Control: { schema: { type: string, example: "private, no-cache" } }
  *           Content-Disposition: { schema: { type: string } }
  *           Accept-Ranges: { schema: { type: string, example: bytes } }
  *         content:
- *           application/octet-stream: { schema: { type: string, format: binary } }
+ *           "*\x2F*": { schema: { type: string, format: binary } }
  *       206:
  *         description: the requested range
  *         headers:
  *           Content-Range: { schema: { type: string, example: "bytes 0-1023/52311" } }
  *         content:
- *           application/octet-stream: { schema: { type: string, format: binary } }
+ *           "*\x2F*": { schema: { type: string, format: binary } }
  *       304: { description: "If-None-Match matched the ETag" }
  *       400: { $ref: '#/components/responses/BadRequest' }
  *       401: { $ref: '#/components/responses/Unauthenticated' }
