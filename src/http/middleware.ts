@@ -103,6 +103,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (appErr.headers) res.set(appErr.headers);
+    // A route may have set the headers of the body it meant to send (a download's type and disposition).
+    res.removeHeader('Content-Disposition');
+    res.type('application/json');
     res.status(appErr.status).json(errorBody(appErr, req.id ?? null));
   };
 }
