@@ -141,8 +141,13 @@ describe('JimClient against a real server', () => {
     });
     const bId = String(bSession.user?.id);
     const cid = await befriend(a.client, a.id, bClient, bId);
-    // A client whose ack timeout is shorter than any round trip sends each message again and again.
-    const hasty = sdkClient(app.instance.url, { token: a.client.getToken(), ackTimeoutMs: 1 });
+    // A client whose ack timeout is shorter than any round trip, and whose retry waits no time, sends each
+    // message again before its first ack can arrive (an ack takes a database write).
+    const hasty = sdkClient(app.instance.url, {
+      token: a.client.getToken(),
+      ackTimeoutMs: 1,
+      backoff: { initialMs: 1, maxMs: 1, random: () => 0 },
+    });
     open.push(hasty);
     const rec = new Recorder(hasty);
     const ready = nextReady(hasty);
