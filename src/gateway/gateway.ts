@@ -297,16 +297,14 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     const payload = JSON.stringify(event);
     // A connection id names one socket of this instance (a frame's origin), so only the local send skips it.
     this.sendLocal(targets, Buffer.from(payload), event.type, options?.exceptConnectionId);
-    let instances: number;
     try {
-      instances = await this.registry.route(targets, event.type, payload);
+      await this.route(targets, event.type, payload);
     } catch (err) {
       // The event is stored (clients can page it); those elsewhere get a `resync` once Redis answers.
       this.backlog.missed(targets);
       this.outageWarning(toAppError(err), { routing: event.type });
       return;
     }
-    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
     if (!this.backlog.empty) void this.renewLease();
   }
 
@@ -337,14 +335,18 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   /** Applies the user's changed opt-out here and on the other instances holding them. */
   async optOutChanged(userId: string, optedOut: boolean): Promise<void> {
     this.optOuts.changed(userId, optedOut);
-    const instances = await this.registry.route([userId], OPT_OUT_TYPE, optedOut ? '1' : '0');
-    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
+    await this.route([userId], OPT_OUT_TYPE, optedOut ? '1' : '0');
   }
 
   /** Closes every connection of the user with 4003, on every instance (the account was disabled or deleted). */
   async accountDeactivated(userId: string): Promise<void> {
     this.closeInactive(userId);
-    const instances = await this.registry.route([userId], CUTOFF_TYPE, '');
+    await this.route([userId], CUTOFF_TYPE, '');
+  }
+
+  /** Publishes `<type>\n<userIds>\n<payload>` to the other instances holding these users, and counts it. */
+  private async route(userIds: readonly string[], type: string, payload: string): Promise<void> {
+    const instances = await this.registry.route(userIds, type, payload);
     if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
 
@@ -391,16 +393,13 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   /** Closes the matching local connections, then asks only the other instances holding the user to do the same. */
   private async revoke(userId: string, revocation: Revocation): Promise<void> {
     this.closeRevoked(userId, revocation);
-    let instances: number;
     try {
-      instances = await this.registry.route([userId], REVOKE_TYPE, JSON.stringify(revocation));
+      await this.route([userId], REVOKE_TYPE, JSON.stringify(revocation));
     } catch (err) {
       // The revocation is stored; routing it again once Redis answers closes the connections elsewhere.
       this.backlog.control({ userId, revocation });
       this.outageWarning(toAppError(err), { routing: 'revocation' });
-      return;
     }
-    if (instances) this.deps.metrics.gatewayRouted.inc({ direction: 'published' }, instances);
   }
 
   /** Closes with 4001 this instance's connections of `userId` whose token the revocation covers. */
@@ -794,14 +793,18 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     );
   }
 
-  /** Writes a broadcast to every local connection, skipping the users who opted out unless `everyone`. */
-  private broadcastLocal(payload: Buffer, type: string, everyone: boolean, except?: string): void {
+  /**
+   * Writes a broadcast to every local connection, skipping the users who opted out unless `everyone`;
+   * returns how many connections it was written to.
+   */
+  private broadcastLocal(payload: Buffer, type: string, everyone: boolean, except?: string): number {
     let sent = 0;
     for (const [userId, list] of this.users) {
       if (!everyone && this.optOuts.has(userId)) continue;
       for (const ws of list) if (ws.connectionId !== except && this.write(ws, payload)) sent++;
     }
     if (sent) this.deps.metrics.wsEvents.inc({ type }, sent);
+    return sent;
   }
 
   /**
@@ -958,11 +961,8 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   /** Sends `resync` to every connection of this instance. */
   private resyncLocal(reason: string): void {
     const payload = Buffer.from(JSON.stringify(RESYNC_EVENT));
-    let sent = 0;
-    for (const list of this.users.values()) for (const ws of list) if (this.write(ws, payload)) sent++;
-    if (!sent) return;
-    this.deps.metrics.wsEvents.inc({ type: RESYNC_EVENT.type }, sent);
-    this.log.info({ connections: sent, reason }, 'asked connections to resync');
+    const sent = this.broadcastLocal(payload, RESYNC_EVENT.type, true);
+    if (sent) this.log.info({ connections: sent, reason }, 'asked connections to resync');
   }
 
   private allSockets(): GatewaySocket[] {
