@@ -12,7 +12,7 @@ import {
   type TokenService,
 } from '../modules/accounts/tokens';
 import { AppError, NotFoundError, RateLimitedError, toAppError, ValidationError } from '../shared/errors';
-import { errorSummary, LogThrottle } from '../shared/log-throttle';
+import { LogThrottle } from '../shared/log-throttle';
 import { newId } from '../shared/ids';
 import { requestIdOf } from '../http/middleware';
 import { redactUrl, type Logger } from '../shared/logger';
@@ -506,8 +506,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
 
   /** A dependency out of reach failed a frame or an upgrade: a warning without a stack, at a bounded rate. */
   private outageWarning(err: AppError, fields: Record<string, unknown>): void {
-    const cause = errorSummary(err.cause ?? err);
-    this.outages.warn(`503:${cause.code ?? cause.message}`, { ...fields, cause }, 'dependency unavailable');
+    this.outages.outage(err, fields, 'dependency unavailable');
   }
 
   /** Logs a protocol error of one connection (ws closes it with the matching code). */

@@ -8,7 +8,7 @@ import {
   toAppError,
   NotFoundError,
 } from '../shared/errors';
-import { errorSummary, LogThrottle } from '../shared/log-throttle';
+import { LogThrottle } from '../shared/log-throttle';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 
@@ -88,12 +88,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const appErr = fromExpressError(err);
     if (appErr.status === 503) {
-      const cause = errorSummary(appErr.cause ?? appErr);
-      outages.warn(
-        `503:${cause.code ?? cause.message}`,
-        { reqId: req.id, cause },
-        'dependency unavailable; answering 503',
-      );
+      outages.outage(appErr, { reqId: req.id }, 'dependency unavailable; answering 503');
     } else if (appErr.status >= 500) {
       logger.error({ reqId: req.id, err: appErr.cause ?? err }, appErr.message);
     }

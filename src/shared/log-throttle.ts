@@ -27,6 +27,15 @@ export class LogThrottle {
     this.logger.warn(suppressed ? { ...fields, suppressed } : fields, msg);
     return true;
   }
+
+  /**
+   * Warns that a request failed because a dependency was out of reach (a 503 error): the summary of its
+   * cause instead of a stack, one line per cause per interval.
+   */
+  outage(err: { cause?: unknown }, fields: Record<string, unknown>, msg: string): boolean {
+    const cause = errorSummary(err.cause ?? err);
+    return this.warn(`503:${cause.code ?? cause.message}`, { ...fields, cause }, msg);
+  }
 }
 
 /** The short description of a driver error that a warning carries instead of a stack. */
