@@ -18,7 +18,7 @@ import {
   type Sniffed,
 } from './uploads.media';
 import type { ByteRange, UploadStorage } from './uploads.storage';
-import type { UploadKind, UploadRecord, UploadStore } from './uploads.store';
+import { UPLOAD_KINDS, type UploadKind, type UploadRecord, type UploadStore } from './uploads.store';
 
 /** Largest upload per kind, and per user. */
 export interface UploadLimits {
@@ -59,9 +59,6 @@ export interface UploadView extends UploadAttachment {
   id: string;
   createdAt: string;
 }
-
-/** What a message may take from an upload of its sender's (the messages module's port). */
-export type Attachment = UploadAttachment;
 
 /** An upload's bytes as they go out. */
 export interface OpenedUpload {
@@ -136,12 +133,7 @@ export class UploadsService {
   async receive(source: Readable, admission: Admission): Promise<Received> {
     const tmpPath = path.join(this.deps.tmpDir, `${randomToken(12)}.part`);
     const hash = createHash('sha256');
-    const maxAny = Math.max(
-      this.limitOf('image'),
-      this.limitOf('voice'),
-      this.limitOf('video'),
-      this.limitOf('file'),
-    );
+    const maxAny = Math.max(...UPLOAD_KINDS.map((k) => this.limitOf(k)));
     const quota = this.deps.limits.quotaBytes;
     let size = 0;
     let head: Buffer[] = [];
@@ -337,21 +329,11 @@ export class UploadsService {
   }
 
   /** What a message of `userId` may take from this upload; null unless it is theirs. */
-  async attachmentFor(userId: string, uploadId: string): Promise<Attachment | null> {
+  async attachmentFor(userId: string, uploadId: string): Promise<UploadAttachment | null> {
     const upload = UPLOAD_ID_RE.test(uploadId) ? await this.deps.store.findById(uploadId) : null;
     if (!upload || upload.ownerId !== userId) return null;
-    const v = this.view(upload);
-    return {
-      kind: v.kind,
-      url: v.url,
-      mime: v.mime,
-      size: v.size,
-      name: v.name,
-      width: v.width,
-      height: v.height,
-      duration: v.duration,
-      thumbUrl: v.thumbUrl,
-    };
+    const { id: _id, createdAt: _createdAt, ...attachment } = this.view(upload);
+    return attachment;
   }
 
   /** Records that a stored message refers to the upload (its readers may now read it). */
