@@ -9,6 +9,7 @@ import { cpuMeter } from './lib/cpu';
 import { Fleet } from './lib/fleet';
 import { Api } from './lib/http';
 import {
+  addCounts,
   arg,
   befriend,
   benchServer,
@@ -105,21 +106,11 @@ async function main(): Promise<void> {
       const cpuUse = cpu.stop();
       const accepted = results.reduce((s, r) => s + r.accepted, 0);
       // Wait (bounded) until every accepted message has reached its recipient.
-      const drainUntil = Date.now() + 15_000;
-      for (;;) {
-        const st = await fleet.all<{ delivered: number }>('stats', () => ({ latencies: false }));
-        if (st.reduce((s, r) => s + r.delivered, 0) >= accepted || Date.now() > drainUntil) break;
-        await sleep(200);
-      }
-      const st = await fleet.all<{ delivered: number; latencies: number[] }>('stats', () => ({
-        latencies: true,
-      }));
-      const delivered = st.reduce((s, r) => s + r.delivered, 0);
-      const latency = summary(st.flatMap((r) => r.latencies));
+      const { delivered, latencies } = await fleet.deliveries(accepted);
+      const latency = summary(latencies);
       const ack = summary(results.flatMap((r) => r.ackLatencies));
       const seconds = Math.max(...results.map((r) => Math.max(r.sendingMs, r.acceptingMs))) / 1000;
-      const codes: Record<string, number> = {};
-      for (const r of results) for (const [c, n] of Object.entries(r.codes)) codes[c] = (codes[c] ?? 0) + n;
+      const codes = addCounts(results.map((r) => r.codes));
       const row = {
         mode,
         phase,

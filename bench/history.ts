@@ -9,16 +9,16 @@ import mysql from 'mysql2/promise';
 import type { BenchUser } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { Fleet } from './lib/fleet';
-import { messageId, seedMysql, TEXT, UNREAD, type Conversation } from './lib/seed';
+import { messageId, seedMysql, spreadOver, TEXT, UNREAD, type Conversation } from './lib/seed';
 import { Api } from './lib/http';
 import {
+  addCounts,
   arg,
   befriend,
   benchServer,
   log,
   num,
   onExit,
-  privateId,
   registerUsers,
   report,
   round,
@@ -145,12 +145,7 @@ async function main(): Promise<void> {
   }
   await befriend(api, pairs);
   const per = Math.floor(k / pairs.length);
-  const convs: Conversation[] = pairs.map(([a, b], i) => ({
-    id: privateId(a.id, b.id),
-    a,
-    b,
-    count: per + (i < k - per * pairs.length ? 1 : 0),
-  }));
+  const convs = spreadOver(pairs, k);
   const seeded = Date.now();
   log(`seeding ${k} messages into ${convs.length} conversations (${per}+ each) ...`);
   if (server.store === 'mongo') await seedMongo(server.mongoUri!, convs);
@@ -204,9 +199,7 @@ async function main(): Promise<void> {
     const latencies = results.flatMap((r) => r.latencies);
     const lat = summary(latencies);
     const seconds = Math.max(...results.map((r) => r.ms)) / 1000;
-    const statuses: Record<string, number> = {};
-    for (const r of results)
-      for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
+    const statuses = addCounts(results.map((r) => r.statuses));
     const row = {
       request: name,
       stored: k,

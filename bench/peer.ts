@@ -13,9 +13,10 @@ import type { BenchUser, PlanResult, Sender } from './lib/client-worker';
 import { cpuMeter } from './lib/cpu';
 import { startEjabberd } from './lib/ejabberd';
 import { Fleet } from './lib/fleet';
-import { seedMysql, TEXT, type Conversation } from './lib/seed';
+import { seedMysql, spreadOver, TEXT, type Conversation } from './lib/seed';
 import { Api } from './lib/http';
 import {
+  addCounts,
   arg,
   befriend,
   benchServer,
@@ -108,13 +109,7 @@ async function main(): Promise<void> {
   const historyK = num('history-k', 1_000_000);
   const historyRows: Record<string, unknown>[] = [];
   if (historyK > 0) {
-    const per = Math.floor(historyK / pairs);
-    const convs: Conversation[] = pairList.map(([a, b], i) => ({
-      id: privateId(a.id, b.id),
-      a,
-      b,
-      count: per + (i < historyK - per * pairs ? 1 : 0),
-    }));
+    const convs = spreadOver(pairList, historyK);
     let started = Date.now();
     log(`seeding ${historyK} messages into JIM (${pairs} conversations) ...`);
     await seedMysql(server.database!, convs);
@@ -156,9 +151,7 @@ async function main(): Promise<void> {
       const latencies = results.flatMap((r) => r.latencies);
       const lat = summary(latencies);
       const seconds = Math.max(...results.map((r) => r.ms)) / 1000;
-      const statuses: Record<string, number> = {};
-      for (const r of results)
-        for (const [k, n] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+      const statuses = addCounts(results.map((r) => r.statuses));
       historyRows.push({
         server: t,
         stored: historyK,
@@ -215,20 +208,8 @@ async function main(): Promise<void> {
       }));
       const cpuUse = cpu.stop();
       const accepted = results.reduce((s, r) => s + r.accepted, 0);
-      const drainUntil = Date.now() + 15_000;
-      for (;;) {
-        const st = await fleet.all<{ delivered: number }>('stats', () => ({ latencies: false }));
-        if (st.reduce((s, r) => s + r.delivered, 0) >= accepted || Date.now() > drainUntil) break;
-        await sleep(200);
-      }
-      const st = await fleet.all<{ delivered: number; duplicates: number; latencies: number[] }>(
-        'stats',
-        () => ({
-          latencies: true,
-        }),
-      );
-      const delivered = st.reduce((s, r) => s + r.delivered, 0);
-      const latency = summary(st.flatMap((r) => r.latencies));
+      const { delivered, latencies } = await fleet.deliveries(accepted);
+      const latency = summary(latencies);
       const seconds = Math.max(...results.map((r) => Math.max(r.sendingMs, r.acceptingMs))) / 1000;
       const errors = results.reduce((s, r) => s + r.failed + r.unanswered, 0);
       row[`${t} delivered/s`] = round(delivered / seconds);

@@ -59,6 +59,23 @@ export class Fleet {
   }
 
   /**
+   * Waits (at most `withinMs`) until the processes have received `accepted` messages, then returns how many
+   * arrived and their delivery latencies.
+   */
+  async deliveries(accepted: number, withinMs = 15_000): Promise<{ delivered: number; latencies: number[] }> {
+    const until = Date.now() + withinMs;
+    for (;;) {
+      const st = await this.all<{ delivered: number }>('stats', () => ({ latencies: false }));
+      if (st.reduce((s, r) => s + r.delivered, 0) >= accepted || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const st = await this.all<{ delivered: number; latencies: number[] }>('stats', () => ({
+      latencies: true,
+    }));
+    return { delivered: st.reduce((s, r) => s + r.delivered, 0), latencies: st.flatMap((r) => r.latencies) };
+  }
+
+  /**
    * Opens one WebSocket per user, users dealt to the processes by `owner(userIndex)`; returns which
    * process holds each user.
    */

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { BenchUser } from './client-worker';
-import { log, secs } from './setup';
+import { log, privateId, secs } from './setup';
 
 /** A private conversation to seed with `count` messages. */
 export interface Conversation {
@@ -11,6 +11,17 @@ export interface Conversation {
   a: BenchUser;
   b: BenchUser;
   count: number;
+}
+
+/** The private conversations of these pairs, `k` messages spread over them as evenly as whole numbers allow. */
+export function spreadOver(pairs: Array<[BenchUser, BenchUser]>, k: number): Conversation[] {
+  const per = Math.floor(k / pairs.length);
+  return pairs.map(([a, b], i) => ({
+    id: privateId(a.id, b.id),
+    a,
+    b,
+    count: per + (i < k - per * pairs.length ? 1 : 0),
+  }));
 }
 
 /** Messages left unread for each side of a seeded conversation. */

@@ -222,6 +222,13 @@ export function summary(values: number[]) {
   };
 }
 
+/** Per-key counts of several load processes added up. */
+export function addCounts(counts: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
 export function round(v: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
