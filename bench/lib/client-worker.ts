@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Api } from './http';
+import { closedLoop, inLanes } from './lanes';
 import { XmppSession } from './xmpp';
 
 /** A bench user as the coordinator hands it out. */
@@ -130,17 +131,12 @@ async function open(msg: {
 }): Promise<Record<string, unknown>> {
   api = new Api(msg.httpUrl, 256, msg.localAddress);
   const started = Date.now();
-  let next = 0;
   let opened = 0;
   let failed = 0;
-  const lane = async () => {
-    while (next < msg.users.length) {
-      const user = msg.users[next++];
-      if (await openOne(msg.wsUrl, user, msg.localAddress)) opened++;
-      else failed++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(msg.concurrency, msg.users.length) }, lane));
+  await inLanes(msg.users, msg.concurrency, async (user) => {
+    if (await openOne(msg.wsUrl, user, msg.localAddress)) opened++;
+    else failed++;
+  });
   return { opened, failed, ms: Date.now() - started };
 }
 
@@ -153,30 +149,25 @@ async function openXmpp(msg: {
   concurrency: number;
 }): Promise<Record<string, unknown>> {
   const started = Date.now();
-  let next = 0;
   let opened = 0;
   let failed = 0;
-  const lane = async () => {
-    while (next < msg.users.length) {
-      const u = msg.users[next++];
-      try {
-        const s = await XmppSession.connect(
-          msg.wsUrl,
-          msg.domain,
-          u.user,
-          u.password,
-          'bench',
-          msg.localAddress,
-        );
-        s.onMessage = (m) => recordReceipt(u.user, m.body, now());
-        xconns.set(u.user, s);
-        opened++;
-      } catch {
-        failed++;
-      }
+  await inLanes(msg.users, msg.concurrency, async (u) => {
+    try {
+      const s = await XmppSession.connect(
+        msg.wsUrl,
+        msg.domain,
+        u.user,
+        u.password,
+        'bench',
+        msg.localAddress,
+      );
+      s.onMessage = (m) => recordReceipt(u.user, m.body, now());
+      xconns.set(u.user, s);
+      opened++;
+    } catch {
+      failed++;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(msg.concurrency, msg.users.length) }, lane));
+  });
   return { opened, failed, ms: Date.now() - started };
 }
 
@@ -357,30 +348,19 @@ interface HttpLoad {
 /** Closed-loop GETs: `concurrency` lanes each picking a random request until the deadline. */
 async function httpLoad(plan: HttpLoad): Promise<Record<string, unknown>> {
   const client = new Api(plan.httpUrl, plan.concurrency, plan.localAddress);
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  const started = now();
-  const deadline = started + plan.durationMs;
   let items = 0;
-  const lane = async () => {
-    while (now() < deadline) {
-      const r = plan.requests[Math.floor(Math.random() * plan.requests.length)];
-      const t0 = now();
-      let status = 'ERR';
-      try {
-        const reply = await client.call<{ items?: unknown[] }>('GET', r.path, r.token);
-        status = String(reply.status);
-        items += reply.body?.items?.length ?? 0;
-      } catch {
-        // counted as ERR
-      }
-      latencies.push(now() - t0);
-      statuses[status] = (statuses[status] ?? 0) + 1;
+  const result = await closedLoop(plan.concurrency, plan.durationMs, async () => {
+    const r = plan.requests[Math.floor(Math.random() * plan.requests.length)];
+    try {
+      const reply = await client.call<{ items?: unknown[] }>('GET', r.path, r.token);
+      items += reply.body?.items?.length ?? 0;
+      return String(reply.status);
+    } catch {
+      return 'ERR';
     }
-  };
-  await Promise.all(Array.from({ length: plan.concurrency }, lane));
+  });
   client.close();
-  return { latencies, statuses, ms: now() - started, items };
+  return { ...result, items };
 }
 
 interface MamLoad {
@@ -393,26 +373,16 @@ interface MamLoad {
 
 /** Closed-loop XEP-0313 pages over the XMPP sessions: `concurrency` lanes picking random queries. */
 async function mamLoad(plan: MamLoad): Promise<Record<string, unknown>> {
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  const started = now();
-  const deadline = started + plan.durationMs;
   let items = 0;
-  const lane = async () => {
-    while (now() < deadline) {
-      const q = plan.queries[Math.floor(Math.random() * plan.queries.length)];
-      const session = xconns.get(q.user);
-      if (!session) throw new Error(`no XMPP session for ${q.user}`);
-      const t0 = now();
-      const n = await session.mamPage(q.with, plan.pageSize);
-      latencies.push(now() - t0);
-      const status = n < 0 ? 'error' : n === plan.pageSize ? 'full' : 'short';
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (n > 0) items += n;
-    }
-  };
-  await Promise.all(Array.from({ length: plan.concurrency }, lane));
-  return { latencies, statuses, ms: now() - started, items };
+  const result = await closedLoop(plan.concurrency, plan.durationMs, async () => {
+    const q = plan.queries[Math.floor(Math.random() * plan.queries.length)];
+    const session = xconns.get(q.user);
+    if (!session) throw new Error(`no XMPP session for ${q.user}`);
+    const n = await session.mamPage(q.with, plan.pageSize);
+    if (n > 0) items += n;
+    return n < 0 ? 'error' : n === plan.pageSize ? 'full' : 'short';
+  });
+  return { ...result, items };
 }
 
 function stats(msg: { latencies: boolean; keys?: string[] }): Record<string, unknown> {

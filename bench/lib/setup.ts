@@ -9,7 +9,10 @@ import mysql from 'mysql2/promise';
 import { startJongodb, type Jongodb } from '../../test/helpers/jongodb';
 import type { BenchUser } from './client-worker';
 import { Api } from './http';
+import { inLanes } from './lanes';
 import { startServer } from './server-process';
+
+export { inLanes };
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -144,19 +147,6 @@ async function clearRedis(prefix: string): Promise<void> {
     if (keys.length) await redis.del(...keys);
   } while (cursor !== '0');
   redis.disconnect();
-}
-
-/** Runs `fn` over `items` with `lanes` in parallel. */
-export async function inLanes<T>(items: T[], lanes: number, fn: (item: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(lanes, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
 }
 
 /** Registers `count` users through POST /api/v1/auth/register. */
