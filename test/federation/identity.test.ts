@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { loadConfig } from '../../src/config';
 import {
   PeerHttp,
@@ -8,16 +7,7 @@ import {
 } from '../../src/modules/federation/federation.peers';
 import { signFederationRequest } from '../../src/modules/federation/federation.signatures';
 import { startTestApp, type TestApp } from '../helpers/app';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/private-servers';
 
 function fed(domain: string, port: number, peers: string, extra: Record<string, unknown> = {}) {
   return {
