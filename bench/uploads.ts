@@ -3,16 +3,16 @@
 // Usage: npm run bench -- uploads [--clients 20] [--mb 50] [--storage disk|s3]
 //   RSS is sampled from /proc every 100 ms: idle (after a warm-up upload) and the peak during each phase.
 import http from 'node:http';
-import mysql from 'mysql2/promise';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generatedStream } from '../test/uploads/fixtures';
 import { startS3 } from '../test/uploads/s3rver';
 import { Api } from './lib/http';
-import { Redis } from 'ioredis';
 import {
   arg,
+  clearRedis,
+  dropDatabase,
   log,
   num,
   onExit,
@@ -107,13 +107,8 @@ async function main(): Promise<void> {
   // server of its own rather than benchServer's.
   const database = `jim_bench_uploads_${process.pid}`;
   const prefix = `jimbench-uploads-${process.pid}:`;
-  const dropDatabase = async () => {
-    const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
-    await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await conn.end();
-  };
-  await dropDatabase();
-  onExit(dropDatabase);
+  await dropDatabase(database);
+  onExit(() => dropDatabase(database));
   const env: Record<string, string> = {
     MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
     REDIS_PREFIX: prefix,
@@ -141,10 +136,7 @@ async function main(): Promise<void> {
   const { child, url } = await startServer(env);
   onExit(async () => {
     await stopServer(child);
-    const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379/0');
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await clearRedis(prefix);
   });
   const server: BenchServer & { pid: number } = {
     url,

@@ -77,9 +77,7 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
   }
   const database = 'jim_bench';
   const prefix = 'jimbench:';
-  const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
-  await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await conn.end();
+  await dropDatabase(database);
   await clearRedis(prefix);
   let jongodb: Jongodb | null = null;
   if (store === 'mongo') jongodb = await startJongodb(database);
@@ -138,7 +136,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function clearRedis(prefix: string): Promise<void> {
+/** Drops a database of the shared MariaDB (bench databases only). */
+export async function dropDatabase(database: string): Promise<void> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', user: 'root' });
+  await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await conn.end();
+}
+
+/** Deletes the keys under `prefix` from the shared Redis, a SCAN page at a time. */
+export async function clearRedis(prefix: string): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379/0');
   let cursor = '0';
   do {
