@@ -82,7 +82,8 @@ const REFUSAL_GRACE_MS = 2000;
  *       Anyone else gets 404, as for an id that does not exist. Access ends with the message (recalled,
  *       deleted for the reader, history cleared) or with membership (left the group). Served with the stored
  *       Content-Type, a strong ETag, Cache-Control private, no-cache, X-Content-Type-Options nosniff; images,
- *       audio and video inline, anything else as an attachment. One byte range is honoured (206).
+ *       audio and video inline, anything else as an attachment. One byte range is honoured (206). HEAD
+ *       answers with the same status and headers, without the bytes.
  *     parameters:
  *       - { in: path, name: id, required: true, schema: { type: string } }
  *       - { in: query, name: thumb, schema: { type: string, enum: ['1', 'true'] }, description: "the thumbnail (image/webp)" }
