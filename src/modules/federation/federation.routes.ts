@@ -48,13 +48,9 @@ export function federationRoutes(federation: Federation, domain: string): (route
      *         description: NOT_FOUND when federation is not enabled on this server
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      */
-    router.get('/.well-known/jim/server', async (_req, res, next) => {
-      try {
-        res.setHeader('Cache-Control', 'public, max-age=300');
-        res.json(await federation.serverDocument());
-      } catch (err) {
-        next(err);
-      }
+    router.get('/.well-known/jim/server', async (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.json(await federation.serverDocument());
     });
 
     /**
