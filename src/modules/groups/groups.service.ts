@@ -358,14 +358,10 @@ export class GroupsService {
         this.deps.store.findMember(groupId, targetId),
       ])
     ).filter((m): m is MemberRecord => m !== null);
-    await this.pushToMembers(groupId, 'group.updated', { groupId, group });
+    const memberIds = await this.deps.store.memberIds(groupId);
+    await this.push(memberIds, 'group.updated', { groupId, group });
     for (const member of await this.memberViews(members)) {
-      await this.pushMemberEvent(
-        await this.deps.store.memberIds(groupId),
-        'group.member_updated',
-        groupId,
-        member,
-      );
+      await this.pushMemberEvent(memberIds, 'group.member_updated', groupId, member);
     }
     return group;
   }
