@@ -1,6 +1,5 @@
 import type { RequestHandler, Router } from 'express';
 import { body, param, query, type ValidationChain } from 'express-validator';
-import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import { idParam, limitOf, pageQuery } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
@@ -12,15 +11,6 @@ import { CHAT_LIST_DEFAULT_LIMIT, type MessagesService, type SendInput } from '.
 export interface MessagesRoutesDeps {
   messages: MessagesService;
   tokens: TokenService;
-  limits: MessageLimits;
-}
-
-/** Per-user limits of message sending and typing, shared by the REST routes and the WS frames. */
-export interface MessageLimits {
-  /** Messages per user (REST and WS draw on one budget); RATE_LIMITED when over. */
-  messages: Limiter;
-  /** Typing events per user and conversation; extra ones are dropped quietly. */
-  typing: Limiter;
 }
 
 /** What a clientMsgId may be. */
@@ -351,16 +341,10 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       429: { $ref: '#/components/responses/RateLimited' }
      */
-    router.post(
-      '/api/v1/messages',
-      auth,
-      validateSend(),
-      limitPerUser(deps.limits.messages),
-      async (req, res) => {
-        const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
-        res.status(created ? 201 : 200).json(message);
-      },
-    );
+    router.post('/api/v1/messages', auth, validateSend(), async (req, res) => {
+      const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
+      res.status(created ? 201 : 200).json(message);
+    });
 
     /**
      * @openapi
