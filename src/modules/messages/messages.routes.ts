@@ -439,6 +439,9 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *     operationId: markConversationRead
      *     tags: [Messages]
      *     summary: Move your read marker forward (never back); the members get a `read` event
+     *     description: >
+     *       The `read` event goes to the conversation's members but those you block; in w:world only to your
+     *       own devices.
      *     parameters:
      *       - { in: path, name: cid, required: true, schema: { type: string } }
      *     requestBody:
@@ -548,7 +551,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *       admins plain members' (and former members') messages, at any time; nobody but the owner recalls
      *       the owner's, and an admin never recalls another admin's (403 FORBIDDEN). The seq stays, the
      *       content is removed from storage; everyone in the conversation gets `message.recalled`, muted or
-     *       not (muting stops only `message` pushes; in w:world everyone who joined it).
+     *       not (muting stops only `message` pushes; in w:world every connected user).
      *     parameters:
      *       - { in: path, name: messageId, required: true, schema: { type: string } }
      *     responses:
