@@ -183,6 +183,9 @@ export async function startInstance(
   }, config.uploads.sweepIntervalSeconds * 1000);
   sweep.unref();
   lifecycle.onStop(Phase.StopAccepting, 'uploads-sweep', async () => clearInterval(sweep));
+  const rl = config.rateLimit;
+  const limiter = (name: string, points: number, seconds: number) =>
+    new RedisRateLimiter(redis.command, redis.keys, name, { points, seconds });
   const messages: MessagesService = new MessagesService({
     store: messageStore,
     users: {
@@ -195,20 +198,17 @@ export async function startInstance(
     logger,
     recallSeconds: config.messages.recallSeconds,
     worldEnabled: config.world.enabled,
+    limits: {
+      messages: limiter('messages', rl.messagesPerSecond, 1),
+      // One event per interval: a single point that refills when the interval ends.
+      typing: limiter('typing', rl.typingIntervalSeconds > 0 ? 1 : 0, rl.typingIntervalSeconds),
+    },
     uploads,
   });
   messages.setSocialPolicy(socialPolicy);
   messages.setGroupDirectory(groups);
   friends.setHooks(messages);
 
-  const rl = config.rateLimit;
-  const limiter = (name: string, points: number, seconds: number) =>
-    new RedisRateLimiter(redis.command, redis.keys, name, { points, seconds });
-  const messageLimits = {
-    messages: limiter('messages', rl.messagesPerSecond, 1),
-    // One event per interval: a single point that refills when the interval ends.
-    typing: limiter('typing', rl.typingIntervalSeconds > 0 ? 1 : 0, rl.typingIntervalSeconds),
-  };
   const modules: RouteModule[] = [
     accountsRoutes({
       accounts,
@@ -234,7 +234,7 @@ export async function startInstance(
         joinRequests: limiter('join-requests', rl.joinRequestsPerMinute, 60),
       },
     }),
-    messagesRoutes({ messages, tokens, limits: messageLimits }),
+    messagesRoutes({ messages, tokens }),
     uploadsRoutes({ uploads, tokens }),
   ];
 
@@ -288,7 +288,7 @@ export async function startInstance(
     timedDelivery(gateway.delivery, metrics.messageDelivery),
     timedBroadcast(gateway.broadcaster, metrics.messageDelivery),
   );
-  registerMessageFrames(gateway.frames, messages, messageLimits);
+  registerMessageFrames(gateway.frames, messages);
   lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
   lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
 

@@ -3,6 +3,8 @@ import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
+const NO_LIMIT = { consume: async () => {}, tryConsume: async () => true };
+
 let n = 0;
 const cmid = () => `rc-${Date.now()}-${++n}`;
 
@@ -63,6 +65,7 @@ describe('recall follows the group roles and the recall window', () => {
       worldEnabled: true,
       social: s.socialPolicy,
       now: () => now,
+      limits: { messages: NO_LIMIT, typing: NO_LIMIT },
     });
   }, 60_000);
   afterAll(async () => {

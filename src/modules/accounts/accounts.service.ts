@@ -277,7 +277,8 @@ export class AccountsService {
     const page = rows.slice(0, want);
     const last = page[page.length - 1];
     return {
-      items: await this.toPublic([...first, ...page], viewerId),
+      // Users who block the viewer are left out above, so none of these needs the viewer's block check.
+      items: await this.toPublic([...first, ...page]),
       nextCursor:
         rows.length > want
           ? encodeSearchCursor(last ? { nickname: last.nickname, id: last.id } : { nickname: '', id: '0' })

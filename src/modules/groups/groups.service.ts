@@ -293,8 +293,7 @@ export class GroupsService {
     changes: { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null },
   ): Promise<Member> {
     const actor = await this.requireRole(groupId, actorId, 'member');
-    const target = await this.deps.store.findMember(groupId, targetId);
-    assertCanUpdateMember(actor, target, changes);
+    const target = assertCanUpdateMember(actor, await this.deps.store.findMember(groupId, targetId), changes);
     const updated = await this.deps.store.updateMember(groupId, targetId, changes, {
       actorId,
       check: (a, t) => assertCanUpdateMember(a, t, changes),
@@ -303,7 +302,7 @@ export class GroupsService {
     if (changes.role !== undefined || changes.mutedUntil !== undefined)
       await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
-    if (!target || memberChanged(target, updated))
+    if (memberChanged(target, updated))
       await this.pushMemberEvent(
         await this.deps.store.memberIds(groupId),
         'group.member_updated',
@@ -358,14 +357,10 @@ export class GroupsService {
         this.deps.store.findMember(groupId, targetId),
       ])
     ).filter((m): m is MemberRecord => m !== null);
-    await this.pushToMembers(groupId, 'group.updated', { groupId, group });
+    const memberIds = await this.deps.store.memberIds(groupId);
+    await this.push(memberIds, 'group.updated', { groupId, group });
     for (const member of await this.memberViews(members)) {
-      await this.pushMemberEvent(
-        await this.deps.store.memberIds(groupId),
-        'group.member_updated',
-        groupId,
-        member,
-      );
+      await this.pushMemberEvent(memberIds, 'group.member_updated', groupId, member);
     }
     return group;
   }
@@ -550,12 +545,15 @@ function assertCanRemove(actor: MemberRecord | null, target: MemberRecord | null
   }
 }
 
-/** Roles by the owner (never the owner's own), nicknames by their member, mutes by a higher role. */
+/**
+ * Roles by the owner (never the owner's own), nicknames by their member, mutes by a higher role; returns the
+ * target's membership.
+ */
 function assertCanUpdateMember(
   actor: MemberRecord | null,
   target: MemberRecord | null,
   changes: { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null },
-): void {
+): MemberRecord {
   const me = assertRole(actor, 'member');
   if (!target) throw memberNotFound();
   if (changes.role !== undefined) {
@@ -568,6 +566,7 @@ function assertCanUpdateMember(
   if (changes.mutedUntil !== undefined && (me.role === 'member' || RANK[me.role] <= RANK[target.role])) {
     throw new ForbiddenError('Only the owner and admins may mute, and only members below them');
   }
+  return target;
 }
 
 function notAMember(): ForbiddenError {

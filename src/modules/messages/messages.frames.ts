@@ -1,27 +1,17 @@
 import type { FrameRouter } from '../../gateway/gateway.types';
 import { runValidation } from '../../shared/validation';
-import {
-  plainValidSend,
-  readFrameRules,
-  sendRules,
-  typingFrameRules,
-  type MessageLimits,
-} from './messages.routes';
+import { plainValidSend, readFrameRules, sendRules, typingFrameRules } from './messages.routes';
 import type { MessagesService, SendInput } from './messages.service';
 
 /**
- * Client frames `send`, `typing` and `read`, validated with the REST rules, limited like the REST routes and
- * handled by the same service methods. A thrown AppError becomes an `error` frame carrying the frame's id.
+ * Client frames `send`, `typing` and `read`, validated with the REST rules and handled (rate limits included)
+ * by the same service methods as the REST routes. A thrown AppError becomes an `error` frame carrying the
+ * frame's id.
  */
-export function registerMessageFrames(
-  frames: FrameRouter,
-  messages: MessagesService,
-  limits: MessageLimits,
-): void {
+export function registerMessageFrames(frames: FrameRouter, messages: MessagesService): void {
   frames.onFrame('send', async (ctx, frame) => {
     const subject = { body: frame.data };
     if (!plainValidSend(frame.data)) await runValidation(subject, sendRules);
-    await limits.messages.consume(ctx.userId);
     const { message } = await messages.send(ctx.userId, subject.body as SendInput, ctx.connectionId);
     ctx.reply({ type: 'ack', data: { id: frame.id ?? null, message } });
   });
@@ -29,9 +19,7 @@ export function registerMessageFrames(
   frames.onFrame('typing', async (ctx, frame) => {
     const subject = { body: frame.data };
     await runValidation(subject, typingFrameRules);
-    const { conversationId } = subject.body as { conversationId: string };
-    if (!(await limits.typing.tryConsume(`${ctx.userId}:${conversationId}`))) return;
-    await messages.typing(ctx.userId, conversationId);
+    await messages.typing(ctx.userId, (subject.body as { conversationId: string }).conversationId);
   });
 
   frames.onFrame('read', async (ctx, frame) => {

@@ -1,6 +1,5 @@
 import type { RequestHandler, Router } from 'express';
 import { body, param, query, type ValidationChain } from 'express-validator';
-import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import { idParam, limitOf, pageQuery } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
@@ -12,15 +11,6 @@ import { CHAT_LIST_DEFAULT_LIMIT, type MessagesService, type SendInput } from '.
 export interface MessagesRoutesDeps {
   messages: MessagesService;
   tokens: TokenService;
-  limits: MessageLimits;
-}
-
-/** Per-user limits of message sending and typing, shared by the REST routes and the WS frames. */
-export interface MessageLimits {
-  /** Messages per user (REST and WS draw on one budget); RATE_LIMITED when over. */
-  messages: Limiter;
-  /** Typing events per user and conversation; extra ones are dropped quietly. */
-  typing: Limiter;
 }
 
 /** What a clientMsgId may be. */
@@ -351,16 +341,10 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *         content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } }
      *       429: { $ref: '#/components/responses/RateLimited' }
      */
-    router.post(
-      '/api/v1/messages',
-      auth,
-      validateSend(),
-      limitPerUser(deps.limits.messages),
-      async (req, res) => {
-        const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
-        res.status(created ? 201 : 200).json(message);
-      },
-    );
+    router.post('/api/v1/messages', auth, validateSend(), async (req, res) => {
+      const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
+      res.status(created ? 201 : 200).json(message);
+    });
 
     /**
      * @openapi
@@ -455,6 +439,9 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *     operationId: markConversationRead
      *     tags: [Messages]
      *     summary: Move your read marker forward (never back); the members get a `read` event
+     *     description: >
+     *       The `read` event goes to the conversation's members but those you block; in w:world only to your
+     *       own devices.
      *     parameters:
      *       - { in: path, name: cid, required: true, schema: { type: string } }
      *     requestBody:
@@ -564,7 +551,7 @@ export function messagesRoutes(deps: MessagesRoutesDeps) {
      *       admins plain members' (and former members') messages, at any time; nobody but the owner recalls
      *       the owner's, and an admin never recalls another admin's (403 FORBIDDEN). The seq stays, the
      *       content is removed from storage; everyone in the conversation gets `message.recalled`, muted or
-     *       not (muting stops only `message` pushes; in w:world everyone who joined it).
+     *       not (muting stops only `message` pushes; in w:world every connected user).
      *     parameters:
      *       - { in: path, name: messageId, required: true, schema: { type: string } }
      *     responses:

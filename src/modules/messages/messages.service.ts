@@ -10,6 +10,7 @@ import {
 } from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
+import type { Limiter } from '../../shared/rate-limit';
 import {
   parseConversationId,
   privateConversationId,
@@ -62,12 +63,21 @@ export interface SendInput {
   clientMsgId: string;
 }
 
+/** Per-user limits of message sending and typing (REST and WS draw on the same budgets). */
+export interface MessageLimits {
+  /** Messages per user; RATE_LIMITED when over. */
+  messages: Limiter;
+  /** Typing events per user and conversation; extra ones are dropped quietly. */
+  typing: Limiter;
+}
+
 export interface MessagesDeps {
   store: MessageStore;
   users: UserDirectory;
   logger: Logger;
   recallSeconds: number;
   worldEnabled: boolean;
+  limits: MessageLimits;
   /** The current time in milliseconds (the recall window is measured with it); `Date.now` by default. */
   now?: () => number;
   /** The social graph's rules; until wired, private and group conversations answer 503. */
@@ -169,15 +179,16 @@ export class MessagesService implements FriendshipHooks {
   }
 
   /**
-   * Sends a message (REST and WS): rules, store, push. `created` is false for an idempotent retry. A WS send
-   * names its connection as `originConnectionId`: its `ack` carries the message, so the `message` event goes
-   * to the sender's other devices only.
+   * Sends a message (REST and WS): rate limit, rules, store, push. `created` is false for an idempotent retry.
+   * A WS send names its connection as `originConnectionId`: its `ack` carries the message, so the `message`
+   * event goes to the sender's other devices only.
    */
   async send(
     senderId: string,
     input: SendInput,
     originConnectionId?: string,
   ): Promise<{ message: MessageView; created: boolean }> {
+    await this.deps.limits.messages.consume(senderId);
     const ref = this.parse(input.conversationId);
     try {
       await this.assertCanSpeak(senderId, ref);
@@ -396,8 +407,12 @@ export class MessagesService implements FriendshipHooks {
     return { readSeq };
   }
 
-  /** Tells the other members that the caller is typing (not in the world channel). */
+  /**
+   * Tells the other members that the caller is typing (not in the world channel); past the typing limit of
+   * the user and conversation, does nothing.
+   */
   async typing(userId: string, conversationId: string): Promise<void> {
+    if (!(await this.deps.limits.typing.tryConsume(`${userId}:${conversationId}`))) return;
     const ref = this.parse(conversationId);
     await this.assertCanSpeak(userId, ref);
     if (ref.kind === 'world') return;
