@@ -1,3 +1,5 @@
+import net from 'node:net';
+import http from 'node:http';
 import { loadConfig } from '../../src/config';
 import {
   PeerHttp,
@@ -109,6 +111,22 @@ describe('peer policy', () => {
     await expect(http.request('localhost:9', 'GET', '/.well-known/jim/server')).rejects.toBeInstanceOf(
       PeerRefused,
     );
+  });
+
+  it('reaches a peer configured by host name (the name resolved as the socket asks)', async () => {
+    const server = http.createServer((_req, res) => res.end('{"ok":true}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const peers = new PeerHttp(
+        new PeerPolicy('a.example', 'allowlist', `b.example=http://localhost:${port}`, ''),
+      );
+      const res = await peers.request('b.example', 'GET', '/.well-known/jim/server');
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body.toString())).toEqual({ ok: true });
+    } finally {
+      server.close();
+    }
   });
 
   it('never sends to a domain that is not allowed', async () => {

@@ -63,7 +63,7 @@ function splitList(value: string): string[] {
  */
 export function isPrivateAddress(address: string): boolean {
   if (net.isIPv4(address)) {
-    const [a, b] = address.split('.').map(Number);
+    const [a, b, c] = address.split('.').map(Number);
     return (
       a === 0 ||
       a === 10 ||
@@ -72,8 +72,10 @@ export function isPrivateAddress(address: string): boolean {
       (a === 169 && b === 254) ||
       (a === 172 && b >= 16 && b <= 31) ||
       (a === 192 && b === 168) ||
-      (a === 192 && b === 0) ||
+      (a === 192 && b === 0 && (c === 0 || c === 2)) ||
       (a === 198 && (b === 18 || b === 19)) ||
+      (a === 198 && b === 51 && c === 100) ||
+      (a === 203 && b === 0 && c === 113) ||
       a >= 224
     );
   }
@@ -93,6 +95,9 @@ export function isPrivateAddress(address: string): boolean {
   }
   return true;
 }
+
+/** The callback of a socket's `lookup` option, in its single-address and all-addresses forms. */
+type LookupCallback = (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void;
 
 /** Thrown when a request to a peer is refused before it leaves (not allowed, private address). */
 export class PeerRefused extends Error {
@@ -139,15 +144,18 @@ export class PeerHttp {
     if (!base) throw new PeerRefused(`${domain} is not an allowed peer`);
     const url = new URL(base + target);
     const guard = !this.policy.isConfigured(domain);
-    const lookup: net.LookupFunction = (hostname, opts, cb) => {
-      dns.lookup(hostname, { ...opts, all: false }, (err, address, family) => {
+    // Every address the name resolves to is checked (Node asks for all of them when it may try several).
+    const lookup = ((hostname: string, opts: dns.LookupOptions, cb: LookupCallback) => {
+      dns.lookup(hostname, { ...opts, all: true }, (err, addresses) => {
         if (err) return cb(err, '', 0);
-        if (guard && isPrivateAddress(address as string)) {
+        if (addresses.length === 0) return cb(new PeerRefused(`${domain} does not resolve`), '', 0);
+        if (guard && addresses.some((a) => isPrivateAddress(a.address))) {
           return cb(new PeerRefused(`${domain} resolves to a private address`), '', 0);
         }
-        cb(null, address as string, family);
+        if (opts.all) cb(null, addresses);
+        else cb(null, addresses[0].address, addresses[0].family);
       });
-    };
+    }) as net.LookupFunction;
     if (
       guard &&
       net.isIP(url.hostname.replace(/^\[|\]$/g, '')) &&

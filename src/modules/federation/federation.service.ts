@@ -142,7 +142,7 @@ export class Federation {
         if (!(err instanceof SignatureRefused)) return next(err);
         this.refusals.inc({ reason: err.reason });
         this.deps.logger.warn(
-          { reason: err.reason, origin: req.get('jim-origin') ?? null, path: req.path },
+          { reqId: req.id, reason: err.reason, origin: req.get('jim-origin') ?? null, path: req.path },
           'federation request refused',
         );
         const forbidden = FORBIDDEN_REASONS.has(err.reason);
