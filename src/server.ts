@@ -267,12 +267,7 @@ export async function startInstance(
     redis,
     choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
     optOuts: (ids) => messageStore.mutedOf(WORLD_ID, ids),
-    inactiveAmong: async (ids) => {
-      const active = new Set(
-        (await accountsStore.findByIds(ids)).filter((u) => u.status === 'active').map((u) => u.id),
-      );
-      return new Set(ids.filter((id) => !active.has(id)));
-    },
+    inactiveAmong: (ids) => accounts.inactiveAmong(ids),
     logger,
     metrics,
     allowOrigin: upgradeOriginCheck(origins),

@@ -537,7 +537,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       return;
     }
     if (!this.accepting) {
-      this.refuse(req, socket, 503, 'UNAVAILABLE', 'Server is shutting down');
+      this.refuse(req, socket, 503, 'UNAVAILABLE', 'Server is shutting down', { 'Retry-After': '2' });
       return;
     }
     const token = tokenOf(req, q < 0 ? '' : url.slice(q + 1));
@@ -549,7 +549,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       const app = toAppError(err);
       if (app.status === 503) {
         this.outageWarning(app, { upgrade: true });
-        this.refuse(req, socket, 503, app.code, app.message);
+        this.refuse(req, socket, 503, app.code, app.message, app.headers);
         return;
       }
       this.log.error({ err, url: redactUrl(url) }, 'websocket upgrade failed');
@@ -977,6 +977,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     status: number,
     code: string,
     message: string,
+    headers: Record<string, string> = {},
   ): void {
     this.deps.metrics.wsUpgradesRefused.inc({ status: String(status) });
     const requestId = requestIdOf(req.headers['x-request-id']);
@@ -987,7 +988,9 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
         'Connection: close\r\n' +
-        (status === 503 ? 'Retry-After: 2\r\n' : '') +
+        Object.entries(headers)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
         `X-Request-Id: ${requestId}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -198,6 +198,14 @@ export class AccountsService {
     return (await this.statuses.get(userId)) === 'active';
   }
 
+  /** Of these users, those whose account is no longer active (disabled, deleted or gone); one query. */
+  async inactiveAmong(userIds: string[]): Promise<Set<string>> {
+    const active = new Set(
+      (await this.deps.store.findByIds(userIds)).filter((u) => u.status === 'active').map((u) => u.id),
+    );
+    return new Set(userIds.filter((id) => !active.has(id)));
+  }
+
   /** Revokes the token the caller used. */
   async logout(claims: TokenClaims): Promise<void> {
     await this.deps.tokens.revoke(claims);
