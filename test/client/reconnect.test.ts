@@ -1,20 +1,9 @@
-import net from 'node:net';
 import type { Config } from '../../src/config';
 import { testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { unwrap, type JimClient } from '../../client/src';
 import { befriend, expectConsecutive, nextReady, Recorder, sdkClient, until } from './sdk-helpers';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/private-servers';
 
 // A process start, a crash and a restart: slow on a busy machine.
 jest.setTimeout(180_000);

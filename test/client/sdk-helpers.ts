@@ -7,6 +7,7 @@ import {
   type OutgoingMessage,
 } from '../../client/src';
 import type { WebSocketConstructor } from '../../client/src/client';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 /** An SDK client for Node 20 (the `ws` package as WebSocket), with short reconnect delays for tests. */
 export function sdkClient(baseUrl: string, options: Partial<JimClientOptions> = {}): JimClient {
@@ -74,8 +75,7 @@ export async function befriend(a: JimClient, aId: string, b: JimClient, bId: str
       body: {},
     }),
   );
-  const [lo, hi] = [aId, bId].sort((x, y) => Number(x) - Number(y));
-  return `p:${lo}:${hi}`;
+  return privateConversationId(aId, bId);
 }
 
 /** Checks that a conversation's messages are handed on once each, in strictly consecutive seq order. */

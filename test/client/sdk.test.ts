@@ -1,6 +1,7 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { unwrap, type JimClient } from '../../client/src';
 import { befriend, expectConsecutive, nextReady, Recorder, sdkClient, until } from './sdk-helpers';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 let app: TestApp;
 const open: JimClient[] = [];
@@ -111,8 +112,7 @@ describe('JimClient against a real server', () => {
         body: {},
       }),
     );
-    const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
-    const cid = `p:${lo}:${hi}`;
+    const cid = privateConversationId(a.id, b.id);
     b.client.send(cid, 'text', text('reply'));
     await until('A to get greeting and reply', () => a.rec.in(cid).length === 2);
     expect(a.rec.texts(cid)).toEqual(['hello there', 'mreply']);

@@ -1,11 +1,13 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { testConfig } from '../helpers/app';
+import { registerUser, testConfig } from '../helpers/app';
+import { befriend } from '../social/social.helpers';
 import { PrivateMariadb, PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
 import { eventually, TestClient } from '../gateway/ws-client';
 import type { DeepPartial, Config } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 /** JSON log lines written by an instance, kept for the checks. */
 class LogLines extends Writable {
@@ -32,35 +34,6 @@ async function boot(overrides: DeepPartial<Config>): Promise<Running> {
   return { instance, http: request(instance.url), logs };
 }
 
-async function register(http: Running['http'], name: string): Promise<{ id: string; token: string }> {
-  const res = await http
-    .post('/api/v1/auth/register')
-    .send({ username: `${name}_${Date.now() % 1e6}`, password: 'Passw0rd!' });
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, token: res.body.token };
-}
-
-async function befriend(
-  http: Running['http'],
-  a: { id: string; token: string },
-  b: { id: string; token: string },
-): Promise<void> {
-  const req = await http
-    .post('/api/v1/friend-requests')
-    .set('Authorization', `Bearer ${a.token}`)
-    .send({ userId: b.id });
-  expect(req.status).toBe(201);
-  const acc = await http
-    .post(`/api/v1/friend-requests/${req.body.id}/accept`)
-    .set('Authorization', `Bearer ${b.token}`)
-    .send({});
-  expect(acc.status).toBe(200);
-}
-
-function privateId(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? `p:${a}:${b}` : `p:${b}:${a}`;
-}
-
 const describeWithServers = privateServersAvailable() ? describe : describe.skip;
 if (!privateServersAvailable()) {
   console.warn('test/faults skipped: redis-server and mariadbd are needed to inject faults');
@@ -80,9 +53,9 @@ describeWithServers('Redis and MySQL outages', () => {
       mysql: { url: db.url('jim_outages') },
       redis: { url: redis.url, commandTimeoutMs: 500 },
     });
-    alice = await register(app.http, 'oa');
-    bob = await register(app.http, 'ob');
-    await befriend(app.http, alice, bob);
+    alice = await registerUser(app);
+    bob = await registerUser(app);
+    await befriend(app, alice, bob);
   }, 90_000);
 
   afterAll(async () => {
@@ -138,7 +111,7 @@ describeWithServers('Redis and MySQL outages', () => {
         type: 'send',
         id: 'f1',
         data: {
-          conversationId: privateId(alice.id, bob.id),
+          conversationId: privateConversationId(alice.id, bob.id),
           type: 'text',
           content: { text: 'x' },
           clientMsgId: `w${++n}`,
@@ -160,7 +133,7 @@ describeWithServers('Redis and MySQL outages', () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('UNAVAILABLE');
       expect(res.headers['retry-after']).toMatch(/^\d+$/);
-      const sent = await send(alice, privateId(alice.id, bob.id), 'while down');
+      const sent = await send(alice, privateConversationId(alice.id, bob.id), 'while down');
       expect(sent.status).toBe(503);
     } finally {
       await db.start();
@@ -169,14 +142,14 @@ describeWithServers('Redis and MySQL outages', () => {
       const res = await app.http.get(`/api/v1/users/${bob.id}`).set('Authorization', `Bearer ${alice.token}`);
       return res.status === 200;
     });
-    expect((await send(alice, privateId(alice.id, bob.id), 'after')).status).toBe(201);
+    expect((await send(alice, privateConversationId(alice.id, bob.id), 'after')).status).toBe(201);
   });
 
   it('applies a cache invalidation that failed after the commit once Redis is back, so an ended friendship cannot be used', async () => {
-    const carol = await register(app.http, 'oc');
-    const dave = await register(app.http, 'od');
-    await befriend(app.http, carol, dave);
-    const cid = privateId(carol.id, dave.id);
+    const carol = await registerUser(app);
+    const dave = await registerUser(app);
+    await befriend(app, carol, dave);
+    const cid = privateConversationId(carol.id, dave.id);
     // The pair's relation is now cached (and, with an append-only file, survives the Redis restart).
     expect((await send(carol, cid, 'hi')).status).toBe(201);
     // With Redis down the deletion still commits; its invalidation fails and must be retried.

@@ -1,14 +1,12 @@
 import request from 'supertest';
-import { dropDatabase, testConfig } from '../helpers/app';
+import { dropDatabase, registerUser, testConfig } from '../helpers/app';
+import { befriend } from '../social/social.helpers';
 import { PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
 import { TestClient } from '../gateway/ws-client';
 import type { Config } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
-
-function privateId(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? `p:${a}:${b}` : `p:${b}:${a}`;
-}
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 const describeWithServers = privateServersAvailable() ? describe : describe.skip;
 
@@ -26,21 +24,9 @@ describeWithServers('pushes after a Redis restart', () => {
     config = testConfig({ redis: { url: redis.url, commandTimeoutMs: 500 }, presence: { ttlSeconds: 60 } });
     a = await startInstance(config, createLogger({ level: 'silent' }));
     b = await startInstance(config, createLogger({ level: 'silent' }));
-    for (const name of ['ra', 'rb']) {
-      const res = await request(a.url)
-        .post('/api/v1/auth/register')
-        .send({ username: `${name}_${Date.now() % 1e6}`, password: 'Passw0rd!' });
-      users.push({ id: res.body.user.id, token: res.body.token });
-    }
-    const [alice, bob] = users;
-    const req = await request(a.url)
-      .post('/api/v1/friend-requests')
-      .set('Authorization', `Bearer ${alice.token}`)
-      .send({ userId: bob.id });
-    await request(a.url)
-      .post(`/api/v1/friend-requests/${req.body.id}/accept`)
-      .set('Authorization', `Bearer ${bob.token}`)
-      .send({});
+    const api = { http: request(a.url) };
+    users.push(await registerUser(api), await registerUser(api));
+    await befriend(api, users[0], users[1]);
   }, 60_000);
 
   afterAll(async () => {
@@ -59,7 +45,7 @@ describeWithServers('pushes after a Redis restart', () => {
     await redis.start();
     // Redis came back empty: instance B writes its entries again and tells its connections to page.
     expect(await onB.next('resync', 10_000)).toEqual({ type: 'resync', data: {} });
-    const conversationId = privateId(alice.id, bob.id);
+    const conversationId = privateConversationId(alice.id, bob.id);
     let sent: request.Response | null = null;
     for (let i = 0; i < 50; i++) {
       sent = await request(a.url)

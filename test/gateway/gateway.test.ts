@@ -2,16 +2,10 @@ import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { createLogger } from '../../src/shared/logger';
-import { jwtSecretOf, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { jwtSecretOf, login, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
-async function login(app: TestApp, username: string, password = 'Passw0rd!'): Promise<string> {
-  const res = await app.http.post('/api/v1/auth/login').send({ username, password });
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.token as string;
-}
-
 async function counter(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
   return (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 }

@@ -1,36 +1,19 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../../src/config';
 import { parseMysqlUrl } from '../../src/infra/mysql';
-import { testConfig } from '../helpers/app';
+import { login, registerUser, testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { eventually, TestClient } from './ws-client';
 import { validatedRequest } from '../helpers/openapi';
 
-/** Registers a user through one instance's API. */
-async function register(url: string, n: number): Promise<{ id: string; token: string; username: string }> {
-  const username = `mi${process.pid % 1000}_${Date.now() % 100000}_${n}`;
-  const res = await validatedRequest(url)
-    .post('/api/v1/auth/register')
-    .send({ username, password: 'Passw0rd!' });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, token: res.body.token, username };
-}
-
-/** Signs in through one instance's API: another session of the user, with a token of its own. */
-async function login(url: string, username: string): Promise<string> {
-  const res = await validatedRequest(url)
-    .post('/api/v1/auth/login')
-    .send({ username, password: 'Passw0rd!' });
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.token as string;
-}
+/** One instance's API, for the shared test helpers. */
+const api = (url: string) => ({ http: validatedRequest(url) });
 
 describe('WebSocket gateway across server processes', () => {
   let config: Config;
   let a: ServerProcess;
   let b: ServerProcess;
   let viewer: { id: string; token: string };
-  let seq = 0;
   const clients: TestClient[] = [];
   const open = async (url: string, token: string) => {
     const c = await TestClient.connect(url, token);
@@ -54,7 +37,7 @@ describe('WebSocket gateway across server processes', () => {
       ws: { accountCheckSeconds: 1 },
     });
     [a, b] = await Promise.all([spawnInstance(config), spawnInstance(config)]);
-    viewer = await register(a.url, ++seq);
+    viewer = await registerUser(api(a.url));
   }, 60_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -70,7 +53,7 @@ describe('WebSocket gateway across server processes', () => {
   });
 
   it('delivers an event sent on one instance to clients on the other, once per device', async () => {
-    const u = await register(a.url, ++seq);
+    const u = await registerUser(api(a.url));
     const onB = await open(b.url, u.token);
     const onA = await open(a.url, u.token);
     await a.deliver([u.id], { type: 'test.event', data: { n: 1 } });
@@ -83,7 +66,7 @@ describe('WebSocket gateway across server processes', () => {
   });
 
   it('shares presence: a user connected to one instance is online through the other', async () => {
-    const u = await register(a.url, ++seq);
+    const u = await registerUser(api(a.url));
     expect(await onlineVia(a.url, u.id)).toBe(false);
     const c = await open(b.url, u.token);
     expect(await onlineVia(a.url, u.id)).toBe(true);
@@ -92,8 +75,8 @@ describe('WebSocket gateway across server processes', () => {
   });
 
   it('sends presence events across instances', async () => {
-    const u = await register(a.url, ++seq);
-    const friend = await register(a.url, ++seq);
+    const u = await registerUser(api(a.url));
+    const friend = await registerUser(api(a.url));
     await Promise.all([a.setAudience([friend.id]), b.setAudience([friend.id])]);
     const f = await open(a.url, friend.token);
     const c = await open(b.url, u.token);
@@ -105,8 +88,8 @@ describe('WebSocket gateway across server processes', () => {
 
   it("takes a SIGKILLed instance's users offline within the presence TTL", async () => {
     const doomed = await spawnInstance(config);
-    const u = await register(a.url, ++seq);
-    const friend = await register(a.url, ++seq);
+    const u = await registerUser(api(a.url));
+    const friend = await registerUser(api(a.url));
     // Whichever survivor sweeps the dead instance announces it, so every instance gets the audience.
     await Promise.all([a, b, doomed].map((p) => p.setAudience([friend.id])));
     const f = await open(a.url, friend.token);
@@ -130,8 +113,8 @@ describe('WebSocket gateway across server processes', () => {
   });
 
   it('closes the connections of a token logged out through one instance on the other, leaving other tokens open', async () => {
-    const u = await register(a.url, ++seq);
-    const otherToken = await login(a.url, u.username);
+    const u = await registerUser(api(a.url));
+    const otherToken = await login(api(a.url), u.username);
     const onB = await open(b.url, u.token);
     const onA = await open(a.url, u.token);
     const otherOnB = await open(b.url, otherToken);
@@ -147,8 +130,8 @@ describe('WebSocket gateway across server processes', () => {
   });
 
   it('closes the other sessions on every instance on a password change through one, keeping the current one', async () => {
-    const u = await register(a.url, ++seq);
-    const oldToken = await login(a.url, u.username);
+    const u = await registerUser(api(a.url));
+    const oldToken = await login(api(a.url), u.username);
     const kept = await open(b.url, u.token);
     const oldOnA = await open(a.url, oldToken);
     const oldOnB = await open(b.url, oldToken);
@@ -194,26 +177,26 @@ describe('WebSocket gateway across server processes', () => {
     const messagesOf = (c: TestClient) => c.frames.filter((f) => f.type === 'message');
 
     it('reaches a user on another instance who has only ever opened /ws, and the sender on both instances', async () => {
-      const sender = await register(a.url, ++seq);
-      const listener = await register(a.url, ++seq);
+      const sender = await registerUser(api(a.url));
+      const listener = await registerUser(api(a.url));
       const onB = await open(b.url, listener.token);
       const senderOnB = await open(b.url, sender.token);
-      const sent = await sendWorld(a.url, sender.token, `hello ${seq}`);
+      const sent = await sendWorld(a.url, sender.token, 'hello');
       const got = await onB.next('message');
       expect(got.data).toMatchObject({ id: sent.id, conversationId: 'w:world', senderId: sender.id });
       expect((await senderOnB.next('message')).data).toMatchObject({ id: sent.id });
       // Sent from b this time: a's listener connection gets it through the broadcast channel.
       const onA = await open(a.url, listener.token);
-      const second = await sendWorld(b.url, sender.token, `again ${seq}`);
+      const second = await sendWorld(b.url, sender.token, 'again');
       expect((await onA.next('message')).data).toMatchObject({ id: second.id });
       expect((await onB.next('message')).data).toMatchObject({ id: second.id });
     });
 
     it('skips users who muted it, on every instance, from the moment of the mute until the unmute', async () => {
-      const sender = await register(a.url, ++seq);
-      const mutedEarly = await register(a.url, ++seq);
-      const mutedLater = await register(a.url, ++seq);
-      const listener = await register(a.url, ++seq);
+      const sender = await registerUser(api(a.url));
+      const mutedEarly = await registerUser(api(a.url));
+      const mutedLater = await registerUser(api(a.url));
+      const listener = await registerUser(api(a.url));
       await setWorldMute(a.url, mutedEarly.token, true);
       const early = await open(b.url, mutedEarly.token);
       const later = await open(b.url, mutedLater.token);
@@ -221,7 +204,7 @@ describe('WebSocket gateway across server processes', () => {
       const other = await open(b.url, listener.token);
       // Muted through instance a while connected to both: b hears of it and reads the mute again.
       await setWorldMute(a.url, mutedLater.token, true);
-      const quiet = await sendWorld(a.url, sender.token, `quiet ${seq}`);
+      const quiet = await sendWorld(a.url, sender.token, 'quiet');
       expect((await other.next('message')).data).toMatchObject({ id: quiet.id });
       // A recall reaches everyone, muted or not; it is published after the message, so once it has arrived
       // the message would have too.
@@ -235,7 +218,7 @@ describe('WebSocket gateway across server processes', () => {
       }
       expect([early, later, laterOnA].flatMap(messagesOf)).toEqual([]);
       await setWorldMute(b.url, mutedLater.token, false);
-      const loud = await sendWorld(b.url, sender.token, `loud ${seq}`);
+      const loud = await sendWorld(b.url, sender.token, 'loud');
       expect((await later.next('message')).data).toMatchObject({ id: loud.id });
       expect((await laterOnA.next('message')).data).toMatchObject({ id: loud.id });
       await recall(b.url, sender.token, loud.id);
@@ -254,7 +237,7 @@ describe('WebSocket gateway across server processes', () => {
       await db.end();
     });
     const admin = async () => {
-      const u = await register(a.url, ++seq);
+      const u = await registerUser(api(a.url));
       await db.query("UPDATE users SET role = 'admin' WHERE id = ?", [u.id]);
       return u;
     };
@@ -266,7 +249,7 @@ describe('WebSocket gateway across server processes', () => {
 
     it('closes every connection of a disabled account with 4003 on every instance, and refuses its calls', async () => {
       const boss = await admin();
-      const u = await register(a.url, ++seq);
+      const u = await registerUser(api(a.url));
       const onA = await open(a.url, u.token);
       const onB = await open(b.url, u.token);
       const bystander = await open(b.url, viewer.token);
@@ -294,7 +277,7 @@ describe('WebSocket gateway across server processes', () => {
     });
 
     it('closes the connections of an account deleted directly in the database within ws.accountCheckSeconds', async () => {
-      const u = await register(a.url, ++seq);
+      const u = await registerUser(api(a.url));
       const onA = await open(a.url, u.token);
       const onB = await open(b.url, u.token);
       await db.query("UPDATE users SET status = 'deleted' WHERE id = ?", [u.id]);
@@ -308,7 +291,7 @@ describe('WebSocket gateway across server processes', () => {
 
     it('lets only administrators change a status, never their own, with validated input', async () => {
       const boss = await admin();
-      const u = await register(a.url, ++seq);
+      const u = await registerUser(api(a.url));
       const plain = await setStatus(a.url, u.token, boss.id, { status: 'disabled' });
       expect(plain.status).toBe(403);
       expect(plain.body.error.code).toBe('FORBIDDEN');
@@ -331,7 +314,7 @@ describe('WebSocket gateway across server processes', () => {
 
   it('closes connections with 1001 on graceful stop and clears their presence at once', async () => {
     const leaving = await spawnInstance(config);
-    const u = await register(a.url, ++seq);
+    const u = await registerUser(api(a.url));
     const c = await TestClient.connect(leaving.url, u.token);
     await c.next('ready');
     expect(await onlineVia(a.url, u.id)).toBe(true);

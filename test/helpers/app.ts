@@ -144,7 +144,7 @@ let userCounter = 0;
 
 /** Registers a user through the API (captcha off) and returns its session. */
 export async function registerUser(
-  app: TestApp,
+  app: Pick<TestApp, 'http'>,
   fields: { username?: string; password?: string; nickname?: string } = {},
 ): Promise<{ id: string; token: string; username: string; password: string }> {
   const username = fields.username ?? `u${process.pid % 1000}_${Date.now() % 100000}_${++userCounter}`;
@@ -154,4 +154,15 @@ export async function registerUser(
     .send({ username, password, ...(fields.nickname ? { nickname: fields.nickname } : {}) });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.user.id, token: res.body.token, username, password };
+}
+
+/** Signs in through the API: another session of the user, with a token of its own. */
+export async function login(
+  app: Pick<TestApp, 'http'>,
+  username: string,
+  password = 'Passw0rd!',
+): Promise<string> {
+  const res = await app.http.post('/api/v1/auth/login').send({ username, password });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token as string;
 }

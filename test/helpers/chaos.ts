@@ -10,6 +10,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { freePort, PrivateMariadb, PrivateRedis } from './private-servers';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 const ROOT = path.resolve(__dirname, '../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.js');
@@ -539,8 +540,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
       if (!acc || acc.status !== 200) throw new Error(`accept failed: ${acc?.status}`);
     };
-    const cidOf = (a: User, b: User) =>
-      BigInt(a.id) < BigInt(b.id) ? `p:${a.id}:${b.id}` : `p:${b.id}:${a.id}`;
+    const cidOf = (a: User, b: User) => privateConversationId(a.id, b.id);
 
     // One more pair than asked: the probe that measures recovery.
     const pairs: Array<[User, User]> = [];

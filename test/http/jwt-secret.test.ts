@@ -45,11 +45,7 @@ describe('the secret that signs access tokens', () => {
     try {
       expect(started.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
       expect(await storedSecrets(instances[0])).toHaveLength(1);
-      const u = await registerUser({
-        instance: instances[0],
-        http: request(instances[0].url),
-        close: async () => {},
-      });
+      const u = await registerUser({ http: request(instances[0].url) });
       for (const other of instances.slice(1)) {
         const me = await request(other.url).get('/api/v1/users/me').set('Authorization', `Bearer ${u.token}`);
         expect(me.status).toBe(200);

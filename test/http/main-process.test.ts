@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dropDatabase, isolation } from '../helpers/app';
 import { validatedRequest } from '../helpers/openapi';
+import { freePort } from '../helpers/private-servers';
 
 // `src/main.ts` as `npm start` runs it (TypeScript loaded through swc instead of the built dist/): the
 // primary with its workers, the signals, the exit codes and the boot-time configuration check.
@@ -18,14 +19,6 @@ interface Started {
   lines: Array<Record<string, unknown>>;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 function startMain(env: Record<string, string>): Started {

@@ -2,6 +2,7 @@ import type { Response } from 'supertest';
 import { TestClient } from '../gateway/ws-client';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, users, WsClient, type User } from '../social/social.helpers';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 function expectLimited(res: Response): void {
   expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
@@ -53,7 +54,7 @@ describe('per-user write limits', () => {
     beforeEach(async () => {
       [a, b] = await users(app, 2);
       await befriend(app, a, b);
-      cid = `p:${[a.id, b.id].sort((x, y) => Number(x) - Number(y)).join(':')}`;
+      cid = privateConversationId(a.id, b.id);
     });
 
     it('answers a burst past the limit with 429 RATE_LIMITED and Retry-After, storing only what passed', async () => {
@@ -189,7 +190,7 @@ describe('per-user write limits', () => {
     const [a, b, c] = await users(app, 3);
     await befriend(app, a, b);
     await befriend(app, a, c);
-    const cidOf = (x: User, y: User) => `p:${[x.id, y.id].sort((p, q) => Number(p) - Number(q)).join(':')}`;
+    const cidOf = (x: User, y: User) => privateConversationId(x.id, y.id);
     const [wa, wb, wc] = [
       await WsClient.open(app, a.token),
       await WsClient.open(app, b.token),

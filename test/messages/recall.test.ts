@@ -1,5 +1,7 @@
 import { MessagesService } from '../../src/modules/messages/messages.service';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { befriend } from '../social/social.helpers';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -27,10 +29,7 @@ describe('recall follows the group roles and the recall window', () => {
   /** Owner O, admins A1 and A2, plain members M1 and M2 in one group. */
   const team = async () => {
     const [owner, a1, a2, m1, m2] = await Promise.all(Array.from({ length: 5 }, () => registerUser(app)));
-    for (const u of [a1, a2, m1, m2]) {
-      const req = await app.http.post('/api/v1/friend-requests').set(auth(owner)).send({ userId: u.id });
-      await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(u)).send({});
-    }
+    for (const u of [a1, a2, m1, m2]) await befriend(app, owner, u);
     const g = await app.http
       .post('/api/v1/groups')
       .set(auth(owner))
@@ -133,9 +132,8 @@ describe('recall follows the group roles and the recall window', () => {
 
   it('refuses the other side of a private conversation', async () => {
     const [a, b] = [await registerUser(app), await registerUser(app)];
-    const req = await app.http.post('/api/v1/friend-requests').set(auth(a)).send({ userId: b.id });
-    await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(b)).send({});
-    const cid = BigInt(a.id) < BigInt(b.id) ? `p:${a.id}:${b.id}` : `p:${b.id}:${a.id}`;
+    await befriend(app, a, b);
+    const cid = privateConversationId(a.id, b.id);
     const m = await send(a, cid);
     await expect(recallAt(Date.parse(m.createdAt), b, m.id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });

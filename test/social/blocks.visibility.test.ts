@@ -1,5 +1,6 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, users, WsClient, type User } from './social.helpers';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 /** Blocking hides the blocker: the blocked user gets none of their receipts, typing or presence. */
 describe('Blocks hide the blocker', () => {
@@ -26,8 +27,7 @@ describe('Blocks hide the blocker', () => {
     expect(res.status).toBe(201);
     return res.body as { seq: number };
   };
-  const pcid = (x: User, y: User) =>
-    Number(x.id) < Number(y.id) ? `p:${x.id}:${y.id}` : `p:${y.id}:${x.id}`;
+  const pcid = (x: User, y: User) => privateConversationId(x.id, y.id);
 
   /** A (the blocker) is friends with B (the blocked) and C; all three share a group. */
   const trio = async () => {

@@ -16,7 +16,11 @@ export async function users(app: TestApp, n: number): Promise<User[]> {
 }
 
 /** Makes two users friends through the API (request + accept). */
-export async function befriend(app: TestApp, a: User, b: User): Promise<void> {
+export async function befriend(
+  app: Pick<TestApp, 'http'>,
+  a: Pick<User, 'id' | 'token'>,
+  b: Pick<User, 'id' | 'token'>,
+): Promise<void> {
   const req = await app.http
     .post('/api/v1/friend-requests')
     .set('Authorization', bearer(a))

@@ -2,6 +2,7 @@ import type { Config, DeepPartial } from '../../src/config';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, joinOpen, type User } from '../social/social.helpers';
 import * as media from './fixtures';
+import { privateConversationId } from '../../src/modules/messages/conversation-id';
 
 /** Where the suite's instance keeps messages: extra config, and cleanup once the suite is done. */
 export interface StoreSetup {
@@ -11,10 +12,6 @@ export interface StoreSetup {
 
 let n = 0;
 const cmid = () => `up-${Date.now()}-${++n}`;
-
-function pcid(a: User, b: User): string {
-  return BigInt(a.id) < BigInt(b.id) ? `p:${a.id}:${b.id}` : `p:${b.id}:${a.id}`;
-}
 
 /** Who may read an upload, and message content with uploadId, against the message store `setup` selects. */
 export function uploadAccessSuite(name: string, setup: () => Promise<StoreSetup>): void {
@@ -58,7 +55,7 @@ export function uploadAccessSuite(name: string, setup: () => Promise<StoreSetup>
       const a = await registerUser(app);
       const b = await registerUser(app);
       await befriend(app, a, b);
-      return { a, b, cid: pcid(a, b) };
+      return { a, b, cid: privateConversationId(a.id, b.id) };
     };
 
     it('fills an image message from the upload and lets the peer read it; strangers get 404', async () => {
