@@ -1,8 +1,8 @@
-import { unwrap, type Friend, type FriendRequest, type User } from '@jim/client';
+import { privateConversationId, unwrap, type Friend, type FriendRequest, type User } from '@jim/client';
 import { useEffect, useState } from 'preact/hooks';
 import { messageOf } from './auth';
 import { Presence } from './chat';
-import { privateId, type Store } from './store';
+import type { Store } from './store';
 
 /** Friends: search by name, id or user@domain; requests both ways; accept, reject, block. */
 export function FriendsView({ store }: { store: Store }) {
@@ -158,7 +158,7 @@ export function FriendsView({ store }: { store: Store }) {
             </span>
             <button
               aria-label={`Message ${f.user.nickname || f.user.username}`}
-              onClick={() => void store.open(privateId(store.me!.id, f.user.id))}
+              onClick={() => void store.open(privateConversationId(store.me!.id, f.user.id))}
             >
               Message
             </button>

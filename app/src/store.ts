@@ -273,12 +273,6 @@ export function sortConversations(list: Conversation[]): Conversation[] {
   return [...list].sort((a, b) => Number(b.pinned) - Number(a.pinned) || at(b).localeCompare(at(a)));
 }
 
-/** The private conversation id of two users. */
-export function privateId(a: string, b: string): string {
-  const [lo, hi] = [a, b].sort((x, y) => Number(x) - Number(y));
-  return `p:${lo}:${hi}`;
-}
-
 /** Re-renders the component on every store change. */
 export function useStore(store: Store): Store {
   const [, setVersion] = useState(0);

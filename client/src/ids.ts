@@ -6,3 +6,8 @@ export function randomId(): string {
   for (const b of bytes) out += b.toString(16).padStart(2, '0');
   return out;
 }
+
+/** The private conversation id of two users: `p:<smaller>:<larger>`, ids compared as numbers. */
+export function privateConversationId(a: string, b: string): string {
+  return BigInt(a) < BigInt(b) ? `p:${a}:${b}` : `p:${b}:${a}`;
+}

@@ -10,3 +10,4 @@ export type * from './api';
 export type * from './events';
 export { Backoff, type BackoffOptions } from './backoff';
 export { ConversationStreams } from './streams';
+export { privateConversationId } from './ids';
