@@ -1,5 +1,6 @@
 import { privateConversationId, unwrap, type Friend, type FriendRequest, type User } from '@jim/client';
 import { useEffect, useState } from 'preact/hooks';
+import { Status, useAction } from './actions';
 import { messageOf } from './auth';
 import { Presence } from './chat';
 import type { Store } from './store';
@@ -13,7 +14,6 @@ export function FriendsView({ store }: { store: Store }) {
   const [incoming, setIncoming] = useState<FriendRequest[]>([]);
   const [outgoing, setOutgoing] = useState<FriendRequest[]>([]);
   const [blocked, setBlocked] = useState<User[]>([]);
-  const [status, setStatus] = useState<string | null>(null);
 
   const load = async () => {
     const [f, i, o, b] = await Promise.all([
@@ -29,6 +29,10 @@ export function FriendsView({ store }: { store: Store }) {
     setOutgoing((o.items ?? []).filter((r) => r.status === 'pending'));
     setBlocked((b.items ?? []) as User[]);
   };
+  const { status, setStatus, act } = useAction(async () => {
+    await load();
+    store.refreshSoon();
+  });
   useEffect(() => {
     void load().catch((err) => setStatus(messageOf(err)));
     const offs = (['friend.request', 'friend.accepted', 'friend.rejected', 'friend.removed'] as const).map(
@@ -36,18 +40,6 @@ export function FriendsView({ store }: { store: Store }) {
     );
     return () => offs.forEach((off) => off());
   }, []);
-
-  const act = async (what: string, call: () => Promise<unknown>) => {
-    setStatus(null);
-    try {
-      await call();
-      setStatus(what);
-      await load();
-      store.refreshSoon();
-    } catch (err) {
-      setStatus(messageOf(err));
-    }
-  };
 
   const search = async (e: Event) => {
     e.preventDefault();
@@ -69,11 +61,7 @@ export function FriendsView({ store }: { store: Store }) {
         </label>
         <button type="submit">Search</button>
       </form>
-      {status && (
-        <p role="status" class="status">
-          {status}
-        </p>
-      )}
+      <Status text={status} />
       {results && (
         <ul class="people" aria-label="Search results">
           {results.length === 0 && <li>No one found</li>}

@@ -1,5 +1,6 @@
 import { unwrap, type Friend, type Group, type GroupMember } from '@jim/client';
 import { useEffect, useState } from 'preact/hooks';
+import { Status, useAction } from './actions';
 import { messageOf } from './auth';
 import type { Store } from './store';
 
@@ -11,24 +12,15 @@ export function GroupsView({ store }: { store: Store }) {
   const [policy, setPolicy] = useState<'open' | 'approval' | 'invite'>('open');
   const [joinId, setJoinId] = useState('');
   const [selected, setSelected] = useState<Group | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
 
   const load = async () => setGroups((await unwrap(api.GET('/api/v1/groups'))).items ?? []);
+  const { status, setStatus, act } = useAction(async () => {
+    await load();
+    store.refreshSoon();
+  });
   useEffect(() => {
     void load().catch((err) => setStatus(messageOf(err)));
   }, []);
-
-  const act = async (what: string, call: () => Promise<unknown>) => {
-    setStatus(null);
-    try {
-      await call();
-      setStatus(what);
-      await load();
-      store.refreshSoon();
-    } catch (err) {
-      setStatus(messageOf(err));
-    }
-  };
 
   return (
     <section class="panel" aria-labelledby="groups-title">
@@ -79,11 +71,7 @@ export function GroupsView({ store }: { store: Store }) {
         </label>
         <button type="submit">Join</button>
       </form>
-      {status && (
-        <p role="status" class="status">
-          {status}
-        </p>
-      )}
+      <Status text={status} />
       <h3>Your groups</h3>
       <ul class="people" aria-label="Your groups">
         {groups.length === 0 && <li>None yet</li>}
@@ -115,7 +103,6 @@ function Members({ store, group, onClose }: { store: Store; group: Group; onClos
   const [members, setMembers] = useState<GroupMember[]>([]);
   const [friends, setFriends] = useState<Friend[]>([]);
   const [invitee, setInvitee] = useState('');
-  const [status, setStatus] = useState<string | null>(null);
   const path = { groupId: group.id };
   const load = async () => {
     const [m, f] = await Promise.all([
@@ -125,19 +112,11 @@ function Members({ store, group, onClose }: { store: Store; group: Group; onClos
     setMembers(m.items ?? []);
     setFriends(f.items ?? []);
   };
+  const { status, setStatus, act } = useAction(load, false);
   useEffect(() => {
     void load().catch((err) => setStatus(messageOf(err)));
   }, [group.id]);
   const mine = members.find((m) => m.user.id === store.me?.id)?.role;
-  const act = async (what: string, call: () => Promise<unknown>) => {
-    try {
-      await call();
-      setStatus(what);
-      await load();
-    } catch (err) {
-      setStatus(messageOf(err));
-    }
-  };
   const candidates = friends.filter((f) => !members.some((m) => m.user.id === f.user.id));
   return (
     <div
@@ -204,11 +183,7 @@ function Members({ store, group, onClose }: { store: Store; group: Group; onClos
           <button type="submit">Invite</button>
         </form>
       )}
-      {status && (
-        <p role="status" class="status">
-          {status}
-        </p>
-      )}
+      <Status text={status} />
     </div>
   );
 }
