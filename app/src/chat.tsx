@@ -34,7 +34,7 @@ export function ChatList({ store }: { store: Store }) {
             onClick={() => void store.open(c.conversationId)}
           >
             <span class="chat-title">
-              {c.peer && <Presence store={store} online={store.online(c.peer)} />}
+              {c.peer && <Presence online={store.online(c.peer)} />}
               <span class="name">{store.title(c)}</span>
               {c.pinned && <span class="tag">Pinned</span>}
               {c.muted && <span class="tag">Muted</span>}
@@ -52,7 +52,8 @@ export function ChatList({ store }: { store: Store }) {
   );
 }
 
-export function Presence({ online }: { store: Store; online: boolean }) {
+/** A presence dot: online or offline. */
+export function Presence({ online }: { online: boolean }) {
   return (
     <span class={`dot ${online ? 'on' : 'off'}`} role="img" aria-label={online ? 'online' : 'offline'} />
   );

@@ -141,8 +141,7 @@ export function FriendsView({ store }: { store: Store }) {
         {friends.map((f) => (
           <li key={f.user.id}>
             <span class="name">
-              <Presence store={store} online={store.online(f.user)} />{' '}
-              {f.remark || f.user.nickname || f.user.username}
+              <Presence online={store.online(f.user)} /> {f.remark || f.user.nickname || f.user.username}
             </span>
             <button
               aria-label={`Message ${f.user.nickname || f.user.username}`}
