@@ -16,7 +16,9 @@ import { AccountsService } from './modules/accounts/accounts.service';
 import { MysqlAccountsStore } from './modules/accounts/accounts.store.mysql';
 import { CaptchaService } from './modules/accounts/captcha.service';
 import { LoginFailures } from './modules/accounts/login-throttle';
-import { RedisRateLimiter } from './shared/rate-limit';
+import { RedisRateLimiter } from './infra/redis/rate-limit.redis';
+import { RedisShortLivedStore } from './infra/redis/short-lived.redis';
+import { RedisGenerationCache } from './infra/redis/generation-cache.redis';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
@@ -98,13 +100,9 @@ export async function startInstance(
   // A configured secret wins; otherwise the deployment's own, made by the first instance that started.
   const jwtSecret =
     config.auth.jwtSecret || (await sharedSecret(mysql, 'jwt', () => randomBytes(48).toString('base64url')));
-  const tokens = new TokenService(redis.command, redis.keys, jwtSecret, config.auth.tokenTtlSeconds);
-  const captcha = new CaptchaService(
-    redis.command,
-    redis.keys,
-    config.captcha.ttlSeconds,
-    config.captcha.enabled,
-  );
+  const shortLived = new RedisShortLivedStore(redis.command, redis.keys);
+  const tokens = new TokenService(shortLived, jwtSecret, config.auth.tokenTtlSeconds);
+  const captcha = new CaptchaService(shortLived, config.captcha.ttlSeconds, config.captcha.enabled);
   const accountsStore = new MysqlAccountsStore(mysql);
   const friendsStore = new MysqlFriendsStore(mysql);
   const accounts = new AccountsService({
@@ -112,8 +110,7 @@ export async function startInstance(
     tokens,
     captcha,
     loginFailures: new LoginFailures(
-      redis.command,
-      redis.keys,
+      shortLived,
       config.auth.loginFailuresBeforeCaptcha,
       config.auth.loginFailureWindowSeconds,
     ),
@@ -124,8 +121,7 @@ export async function startInstance(
 
   const groupsStore = new MysqlGroupsStore(mysql);
   const socialCache = new SocialCache(
-    redis.command,
-    redis.keys,
+    new RedisGenerationCache(redis.command, redis.keys),
     {
       pairRelation: (low, high) => friendsStore.pairRelation(low, high),
       groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
@@ -240,7 +236,7 @@ export async function startInstance(
 
   let federation: Federation | null = null;
   if (config.federation.enabled) {
-    federation = new Federation({ config: config.federation, pool: mysql, redis, logger, metrics });
+    federation = new Federation({ config: config.federation, pool: mysql, shortLived, logger, metrics });
     await federation.start();
     modules.push(federationRoutes(federation, config.federation.domain));
   }

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis, RedisKeys } from '../infra/redis';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from './errors';
 
 /** Counts actions per key (a user, a client address, a user in a conversation) against a limit. */
@@ -17,24 +16,15 @@ export interface LimitSpec {
   seconds: number;
 }
 
-/**
- * A fixed-window limit counted in Redis under `<prefix>rl:<name>:<key>`, so every instance of a deployment
- * draws on the same budget. With 0 points it allows everything without asking Redis.
- */
-export class RedisRateLimiter implements Limiter {
-  private readonly limiter: RateLimiterRedis | null;
+/** Makes the limiter called `name` (its own budget, apart from other names) for `spec`; one per engine. */
+export type LimiterFactory = (name: string, spec: LimitSpec) => Limiter;
 
-  constructor(redis: Redis, keys: RedisKeys, name: string, spec: LimitSpec) {
-    this.limiter =
-      spec.points > 0
-        ? new RateLimiterRedis({
-            storeClient: redis,
-            keyPrefix: keys.key('rl', name),
-            points: spec.points,
-            duration: Math.max(1, spec.seconds),
-          })
-        : null;
-  }
+/**
+ * A fixed-window limit counted by a rate-limiter-flexible limiter, so that every engine (Redis, memory)
+ * applies the same rules. With no limiter (0 points) it allows everything without counting.
+ */
+export class FlexibleLimiter implements Limiter {
+  constructor(private readonly limiter: RateLimiterAbstract | null) {}
 
   async consume(key: string): Promise<void> {
     const wait = await this.count(key);
@@ -57,6 +47,11 @@ export class RedisRateLimiter implements Limiter {
       throw err;
     }
   }
+}
+
+/** The window of `spec` in whole seconds, as rate-limiter-flexible counts it (at least one). */
+export function windowSeconds(spec: LimitSpec): number {
+  return Math.max(1, spec.seconds);
 }
 
 /** Middleware that counts each request against the limit of the authenticated caller (after requireAuth). */

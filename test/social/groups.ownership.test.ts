@@ -4,6 +4,7 @@ import type { GroupsStore } from '../../src/modules/groups/groups.store';
 import { MysqlGroupsStore } from '../../src/modules/groups/groups.store.mysql';
 import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql';
 import { SocialCache } from '../../src/modules/social/social.cache';
+import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
 import { NoopDelivery } from '../../src/modules/social/social.delivery';
 import { bearer, befriend, createGroup, users, type User } from './social.helpers';
 
@@ -70,11 +71,14 @@ describe('a group always has exactly one owner, and the owner is a member', () =
         };
       },
     });
-    const cache = new SocialCache(app.instance.redis.command, app.instance.redis.keys, {
-      pairRelation: (low, high) => friendsStore.pairRelation(low, high),
-      groupSnapshot: (groupId) => real.groupSnapshot(groupId),
-      blockedIds: (userId) => friendsStore.blockedIds(userId),
-    });
+    const cache = new SocialCache(
+      new RedisGenerationCache(app.instance.redis.command, app.instance.redis.keys),
+      {
+        pairRelation: (low, high) => friendsStore.pairRelation(low, high),
+        groupSnapshot: (groupId) => real.groupSnapshot(groupId),
+        blockedIds: (userId) => friendsStore.blockedIds(userId),
+      },
+    );
     return new GroupsService({
       store,
       accounts: app.instance.services.accounts,

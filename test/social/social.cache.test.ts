@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeRedisClients, createRedisClients, type RedisClients } from '../../src/infra/redis';
+import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
 import {
   SocialCache,
   type GroupSnapshot,
@@ -59,7 +60,7 @@ describe('SocialCache (Redis)', () => {
   it('serves a warm pair from Redis and sees both directions of a block', async () => {
     const src = new ScriptedSources();
     src.relation = { friends: true, lowBlocksHigh: false, highBlocksLow: true };
-    const cache = new SocialCache(redis.command, redis.keys, src);
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), src);
     expect(await cache.relation('2', '10')).toEqual({ friends: true, aBlocksB: false, bBlocksA: true });
     expect(await cache.relation('10', '2')).toEqual({ friends: true, aBlocksB: true, bBlocksA: false });
     expect(src.reads).toBe(1);
@@ -67,7 +68,7 @@ describe('SocialCache (Redis)', () => {
 
   it('never stores what it read before a change that was invalidated during the read', async () => {
     const src = new ScriptedSources();
-    const cache = new SocialCache(redis.command, redis.keys, src);
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), src);
     src.during = async () => {
       // The change commits and is invalidated while the fill is still reading the old state.
       src.during = null;
@@ -88,7 +89,7 @@ describe('SocialCache (Redis)', () => {
       '10:900': { friends: false, lowBlocksHigh: true, highBlocksLow: false },
     };
     let reads = 0;
-    const cache = new SocialCache(redis.command, redis.keys, {
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), {
       pairRelation: async (low, high) => {
         reads++;
         return truth[`${low}:${high}`];
@@ -111,7 +112,7 @@ describe('SocialCache (Redis)', () => {
   it('keeps whom a user blocks: one GET when warm, refilled after an invalidation, never stale after a racing change', async () => {
     const src = new ScriptedSources();
     src.blocked = ['5', '6'];
-    const cache = new SocialCache(redis.command, redis.keys, src);
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), src);
     expect([...(await cache.blockedBy('4'))].sort()).toEqual(['5', '6']);
     expect([...(await cache.blockedBy('4'))].sort()).toEqual(['5', '6']);
     expect(src.reads).toBe(1);
@@ -129,7 +130,7 @@ describe('SocialCache (Redis)', () => {
 
   it('the same holds for group state', async () => {
     const src = new ScriptedSources();
-    const cache = new SocialCache(redis.command, redis.keys, src);
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), src);
     src.during = async () => {
       src.during = null;
       src.group = {
@@ -150,7 +151,7 @@ describe('SocialCache (Redis)', () => {
   it('caches a missing group and forgets it when told', async () => {
     const src = new ScriptedSources();
     src.group = { exists: false, mutedAll: false, members: [] };
-    const cache = new SocialCache(redis.command, redis.keys, src);
+    const cache = new SocialCache(new RedisGenerationCache(redis.command, redis.keys), src);
     expect(await cache.groupMember('88', '1')).toEqual({ exists: false, mutedAll: false, member: null });
     expect(await cache.groupMembers('88')).toBeNull();
     expect(src.reads).toBe(1);

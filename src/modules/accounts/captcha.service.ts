@@ -1,12 +1,11 @@
 import svgCaptcha from 'svg-captcha';
-import type { Redis, RedisKeys } from '../../infra/redis';
+import type { ShortLivedStore } from '../../shared/short-lived';
 import { randomToken } from '../../shared/ids';
 
-/** SVG captchas whose answers live in Redis under `<prefix>captcha:<id>`, single use, with a TTL. */
+/** SVG captchas whose answers are short-lived keys `captcha:<id>`, single use, with a TTL. */
 export class CaptchaService {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly answers: ShortLivedStore,
     private readonly ttlSeconds: number,
     readonly enabled: boolean,
   ) {}
@@ -15,14 +14,14 @@ export class CaptchaService {
   async create(): Promise<{ captchaId: string; svg: string }> {
     const c = svgCaptcha.create({ size: 4, noise: 2, ignoreChars: '0oO1ilI' });
     const captchaId = randomToken(16);
-    await this.redis.set(this.keys.key('captcha', captchaId), c.text.toLowerCase(), 'EX', this.ttlSeconds);
+    await this.answers.set(`captcha:${captchaId}`, c.text.toLowerCase(), this.ttlSeconds);
     return { captchaId, svg: c.data };
   }
 
   /** Consumes the captcha (whatever the outcome) and tells whether the answer matched, ignoring case. */
   async verify(captchaId: string | undefined, answer: string | undefined): Promise<boolean> {
     if (!captchaId || !answer || !/^[A-Za-z0-9_-]{1,64}$/.test(captchaId)) return false;
-    const stored = await this.redis.getdel(this.keys.key('captcha', captchaId));
+    const stored = await this.answers.getDel(`captcha:${captchaId}`);
     return stored !== null && stored === answer.trim().toLowerCase();
   }
 }

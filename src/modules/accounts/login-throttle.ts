@@ -1,34 +1,33 @@
 import { createHash } from 'node:crypto';
-import type { Redis, RedisKeys } from '../../infra/redis';
+import type { ShortLivedStore } from '../../shared/short-lived';
 
 /**
  * Failed logins per (username, client address). Counting per pair means nobody can force the captcha
  * on someone else's logins from their own address, and no account is ever locked. The username is
  * counted under `usernameKey`, so every spelling the database matches to one account shares one count.
+ * Each failure restarts the window, so the count lasts until the pair has not failed for `windowSeconds`.
  */
 export class LoginFailures {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly counts: ShortLivedStore,
     private readonly threshold: number,
     private readonly windowSeconds: number,
   ) {}
 
   /** True when this pair has failed often enough that the captcha is required. */
   async captchaRequired(username: string, ip: string): Promise<boolean> {
-    const n = Number((await this.redis.get(this.key(username, ip))) ?? 0);
+    const n = Number((await this.counts.get(this.key(username, ip))) ?? 0);
     return n >= this.threshold;
   }
 
   /** Records one failure. */
   async recordFailure(username: string, ip: string): Promise<void> {
-    const key = this.key(username, ip);
-    await this.redis.multi().incr(key).expire(key, this.windowSeconds).exec();
+    await this.counts.increment(this.key(username, ip), this.windowSeconds);
   }
 
   /** Forgets the failures after a successful login. */
   async reset(username: string, ip: string): Promise<void> {
-    await this.redis.del(this.key(username, ip));
+    await this.counts.del(this.key(username, ip));
   }
 
   private key(username: string, ip: string): string {
@@ -36,7 +35,7 @@ export class LoginFailures {
       .update(`${usernameKey(username)}\n${ip}`)
       .digest('base64url')
       .slice(0, 22);
-    return this.keys.key('auth', 'login-fail', h);
+    return `auth:login-fail:${h}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Redis, RedisKeys } from '../../infra/redis';
+import type { ShortLivedStore } from '../../shared/short-lived';
 import { randomToken } from '../../shared/ids';
 import { UnauthenticatedError } from '../../shared/errors';
 
@@ -40,7 +40,7 @@ export function revokedBy(rb: RevokeBefore, jti: string, issuedAt: number): bool
   return issuedAt <= rb.before && jti !== rb.keep;
 }
 
-/** Issues, verifies and revokes access tokens (JWT with a jti; revocations live in Redis). */
+/** Issues, verifies and revokes access tokens (JWT with a jti; revocations are short-lived keys). */
 export class TokenService {
   private accountCheck: AccountCheck | null = null;
   private revocationListener: RevocationListener | null = null;
@@ -49,8 +49,7 @@ export class TokenService {
   private readonly key: KeyObject;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly revocations: ShortLivedStore,
     secret: string,
     private readonly ttlSeconds: number,
   ) {
@@ -103,12 +102,12 @@ export class TokenService {
     return claims;
   }
 
-  /** Whether the token of these (already verified) claims has been revoked since (one Redis round trip). */
+  /** Whether the token of these (already verified) claims has been revoked since (one store round trip). */
   async isRevoked(claims: TokenClaims): Promise<boolean> {
-    const [revoked, before] = await this.redis.mget(
+    const [revoked, before] = await this.revocations.mget([
       this.revokedKey(claims.jti),
       this.revokeBeforeKey(claims.userId),
-    );
+    ]);
     if (revoked) return true;
     if (!before) return false;
     return revokedBy(JSON.parse(before) as RevokeBefore, claims.jti, claims.issuedAt);
@@ -117,22 +116,22 @@ export class TokenService {
   /** Refuses this token from now on, and ends the connections holding it. */
   async revoke(claims: TokenClaims): Promise<void> {
     const ttl = Math.ceil((claims.expiresAt - Date.now()) / 1000);
-    if (ttl > 0) await this.redis.set(this.revokedKey(claims.jti), '1', 'EX', ttl);
+    if (ttl > 0) await this.revocations.set(this.revokedKey(claims.jti), '1', ttl);
     await this.revocationListener?.tokenRevoked(claims.userId, claims.jti);
   }
 
   /** Refuses every token of the user issued until now, except `keepJti`, and ends the connections holding them. */
   async revokeAllOf(userId: string, keepJti: string | null): Promise<void> {
     const value: RevokeBefore = { before: Date.now(), keep: keepJti };
-    await this.redis.set(this.revokeBeforeKey(userId), JSON.stringify(value), 'EX', this.ttlSeconds + 60);
+    await this.revocations.set(this.revokeBeforeKey(userId), JSON.stringify(value), this.ttlSeconds + 60);
     await this.revocationListener?.tokensRevokedBefore(userId, value.before, keepJti);
   }
 
   private revokedKey(jti: string): string {
-    return this.keys.key('auth', 'revoked', jti);
+    return `auth:revoked:${jti}`;
   }
 
   private revokeBeforeKey(userId: string): string {
-    return this.keys.key('auth', 'revoke-before', userId);
+    return `auth:revoke-before:${userId}`;
   }
 }

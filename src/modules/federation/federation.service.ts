@@ -3,9 +3,9 @@ import type { RequestHandler } from 'express';
 import { Counter } from 'prom-client';
 import type { Config } from '../../config';
 import type { Pool } from '../../infra/mysql';
-import type { RedisClients } from '../../infra/redis';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import type { ShortLivedStore } from '../../shared/short-lived';
 import type { Metrics } from '../../shared/metrics';
 import { FederationKeyStore } from './federation.keys';
 import { PeerKeys, type ServerDocument } from './federation.peer-keys';
@@ -33,7 +33,8 @@ export class Federation {
     private readonly deps: {
       config: Config['federation'];
       pool: Pool;
-      redis: RedisClients;
+      /** Nonces seen and key-fetch gates, shared by every instance of the deployment. */
+      shortLived: ShortLivedStore;
       logger: Logger;
       metrics: Metrics;
     },
@@ -54,7 +55,7 @@ export class Federation {
       labelNames: ['peer'],
       registers: [deps.metrics.registry],
     });
-    const { command, keys } = deps.redis;
+    const { shortLived } = deps;
     this.peerKeys = new PeerKeys({
       pool: deps.pool,
       policy: this.policy,
@@ -63,14 +64,7 @@ export class Federation {
       retryAfterFailureMs: config.keyRefetchSeconds * 1000,
       logger: deps.logger,
       onFetchFailure: (peer) => this.keyFetchFailures.inc({ peer }),
-      gate: async (domain) =>
-        (await command.set(
-          keys.key('fed', 'keyfetch', domain),
-          '1',
-          'EX',
-          config.keyRefetchSeconds,
-          'NX',
-        )) === 'OK',
+      gate: (domain) => shortLived.setIfAbsent(`fed:keyfetch:${domain}`, '1', config.keyRefetchSeconds),
     });
   }
 
@@ -115,7 +109,7 @@ export class Federation {
 
   /** Express middleware: verifies a signed server request, sets `res.locals.federationOrigin`, or refuses. */
   authenticate(): RequestHandler {
-    const { redis } = this.deps;
+    const { shortLived } = this.deps;
     return async (req, res, next) => {
       try {
         const body = (req as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
@@ -126,14 +120,12 @@ export class Federation {
             ownDomain: this.deps.config.domain,
             isAllowed: (o) => this.policy.isAllowed(o),
             resolveKey: (o, keyId, created) => this.peerKeys.resolve(o, keyId, created),
-            rememberNonce: async (o, nonce, expiresAtMs) =>
-              (await redis.command.set(
-                redis.keys.key('fed', 'nonce', o, nonce),
+            rememberNonce: (o, nonce, expiresAtMs) =>
+              shortLived.setIfAbsent(
+                `fed:nonce:${o}:${nonce}`,
                 '1',
-                'PX',
-                Math.max(1000, expiresAtMs - Date.now()),
-                'NX',
-              )) === 'OK',
+                Math.max(1000, expiresAtMs - Date.now()) / 1000,
+              ),
           },
         );
         res.locals.federationOrigin = origin;

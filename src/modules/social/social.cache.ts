@@ -1,4 +1,4 @@
-import type { Redis, RedisKeys } from '../../infra/redis';
+import type { GenerationCache } from '../../shared/generation-cache';
 import { errorSummary, LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logger';
 import type { GroupRole } from '../messages/messages.ports';
@@ -39,34 +39,20 @@ const GEN_TTL_SECONDS = 2 * 86400;
 const META = '_g';
 /** Cache misses of one batch check filled at once (each is one MySQL query). */
 const MISS_BATCH = 16;
-/** Invalidations waiting for Redis that are remembered; past this the oldest are dropped (their data expires with its TTL). */
+/** Invalidations waiting for the store that are remembered; past this the oldest are dropped (their data expires with its TTL). */
 const MAX_PENDING_INVALIDATIONS = 10_000;
-/** Pause before retrying failed invalidations: doubles from the first to the last while Redis stays away. */
+/** Pause before retrying failed invalidations: doubles from the first to the last while the store stays away. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2000;
 
-// Stores the value only when the generation is still the one read before the database was queried, so a
-// fill racing with an invalidation never writes stale data back.
-const FILL_STRING = `
-local g = redis.call('GET', KEYS[2]) or ''
-if g == ARGV[1] then redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2]) return 1 end
-return 0`;
-
-const FILL_HASH = `
-local g = redis.call('GET', KEYS[2]) or ''
-if g ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1`;
-
 /**
- * The social graph's hot-path cache in Redis, shared by every instance. A hit costs one command; every
- * change bumps the entry's generation and deletes it (after the database commit), so the next check on any
- * instance reads fresh data.
+ * The social graph's hot-path cache: what to cache, how it is encoded and when it is invalidated, over a
+ * generation cache engine (Redis, shared by every instance; or in-process). A hit costs one store read;
+ * every change bumps the entry's generation and deletes it (after the database commit), so the next check
+ * on any instance reads fresh data, and a fill that raced the change is not kept.
  */
 export class SocialCache {
-  /** Invalidations whose change is committed but that Redis failed to take: generation key -> data key. */
+  /** Invalidations whose change is committed but that the store failed to take: generation key -> data key. */
   private readonly pending = new Map<string, { dataKey: string; failure: number }>();
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -74,15 +60,14 @@ export class SocialCache {
   private readonly warnings: LogThrottle | null;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly store: GenerationCache,
     private readonly sources: SocialSources,
     private readonly logger?: Logger,
   ) {
     this.warnings = logger ? new LogThrottle(logger) : null;
   }
 
-  /** Invalidations still waiting for Redis (they are retried until it takes them). */
+  /** Invalidations still waiting for the store (they are retried until it takes them). */
   get pendingInvalidations(): number {
     return this.pending.size;
   }
@@ -90,19 +75,19 @@ export class SocialCache {
   /** The pair's ids in order and its cache key. */
   private pair(a: string, b: string): { low: string; high: string; key: string } {
     const [low, high] = compareIds(a, b) <= 0 ? [a, b] : [b, a];
-    return { low, high, key: this.keys.key('social', 'pair', low, high) };
+    return { low, high, key: cacheKey('pair', low, high) };
   }
 
   /** The relation of two users, `a` and `b` in any order, seen from `a`. */
   async relation(a: string, b: string): Promise<{ friends: boolean; aBlocksB: boolean; bBlocksA: boolean }> {
     const { low, high, key } = this.pair(a, b);
-    let raw = await this.redis.get(key);
+    let [raw] = await this.store.get([key]);
     if (raw === null) {
-      const genKey = this.keys.key('social', 'pairgen', low, high);
-      const gen = (await this.redis.get(genKey)) ?? '';
+      const genKey = pairGenKey(low, high);
+      const gen = await this.store.generation(genKey);
       const rel = await this.sources.pairRelation(low, high);
       raw = `${rel.friends ? 1 : 0}${rel.lowBlocksHigh ? 1 : 0}${rel.highBlocksLow ? 1 : 0}`;
-      await this.redis.eval(FILL_STRING, 2, key, genKey, gen, DATA_TTL_SECONDS, raw);
+      await this.store.fillString(key, raw, DATA_TTL_SECONDS, genKey, gen);
     }
     const friends = raw[0] === '1';
     const lowBlocksHigh = raw[1] === '1';
@@ -114,13 +99,13 @@ export class SocialCache {
 
   /**
    * Which of `others` block `a` or are blocked by `a` (either way, without saying which). A warm check is
-   * one `MGET` for all of them; misses are filled like `relation`, a few at a time.
+   * one read for all of them; misses are filled like `relation`, a few at a time.
    */
   async blockedEitherWay(a: string, others: string[]): Promise<Set<string>> {
     const ids = [...new Set(others)].filter((id) => id !== a);
     const out = new Set<string>();
     if (!ids.length) return out;
-    const raws = await this.redis.mget(...ids.map((id) => this.pair(a, id).key));
+    const raws = await this.store.get(ids.map((id) => this.pair(a, id).key));
     const misses: string[] = [];
     ids.forEach((id, i) => {
       const raw = raws[i];
@@ -140,28 +125,28 @@ export class SocialCache {
   /** Forgets the relation of a pair; call after the change is committed. */
   async invalidatePair(a: string, b: string): Promise<void> {
     const { low, high, key } = this.pair(a, b);
-    await this.bump(this.keys.key('social', 'pairgen', low, high), key);
+    await this.bump(pairGenKey(low, high), key);
   }
 
   /**
-   * Every user that `userId` blocks (one `GET` when warm): who must not get their read receipts and typing
+   * Every user that `userId` blocks (one read when warm): who must not get their read receipts and typing
    * notices. Filled like `relation`.
    */
   async blockedBy(userId: string): Promise<Set<string>> {
-    const key = this.keys.key('social', 'blocks', userId);
-    let raw = await this.redis.get(key);
+    const dataKey = cacheKey('blocks', userId);
+    let [raw] = await this.store.get([dataKey]);
     if (raw === null) {
-      const genKey = this.keys.key('social', 'blocksgen', userId);
-      const gen = (await this.redis.get(genKey)) ?? '';
+      const genKey = cacheKey('blocksgen', userId);
+      const gen = await this.store.generation(genKey);
       raw = (await this.sources.blockedIds(userId)).join(',');
-      await this.redis.eval(FILL_STRING, 2, key, genKey, gen, DATA_TTL_SECONDS, raw);
+      await this.store.fillString(dataKey, raw, DATA_TTL_SECONDS, genKey, gen);
     }
     return new Set(raw ? raw.split(',') : []);
   }
 
   /** Forgets whom `userId` blocks; call after a block or unblock is committed (with `invalidatePair`). */
   async invalidateBlocks(userId: string): Promise<void> {
-    await this.bump(this.keys.key('social', 'blocksgen', userId), this.keys.key('social', 'blocks', userId));
+    await this.bump(cacheKey('blocksgen', userId), cacheKey('blocks', userId));
   }
 
   /** Whether the group exists, its mute-all flag and one member's state (null when not a member). */
@@ -169,8 +154,7 @@ export class SocialCache {
     groupId: string,
     userId: string,
   ): Promise<{ exists: boolean; mutedAll: boolean; member: CachedMember | null }> {
-    const key = this.groupKey(groupId);
-    let [meta, member] = await this.redis.hmget(key, META, userId);
+    let [meta, member] = await this.store.getFields(groupKey(groupId), [META, userId]);
     if (meta === null) {
       const fields = await this.fillGroup(groupId);
       meta = fields.get(META) ?? 'none';
@@ -182,8 +166,8 @@ export class SocialCache {
 
   /** Every member of the group with its state; null when the group does not exist. */
   async groupMembers(groupId: string): Promise<Map<string, CachedMember> | null> {
-    const cached = await this.redis.hgetall(this.groupKey(groupId));
-    const entries = META in cached ? Object.entries(cached) : [...(await this.fillGroup(groupId)).entries()];
+    const cached = await this.store.getAllFields(groupKey(groupId));
+    const entries = cached.has(META) ? cached : await this.fillGroup(groupId);
     const out = new Map<string, CachedMember>();
     let exists = false;
     for (const [field, value] of entries) {
@@ -195,17 +179,12 @@ export class SocialCache {
 
   /** Forgets a group's state; call after any change to the group or its members is committed. */
   async invalidateGroup(groupId: string): Promise<void> {
-    await this.bump(this.keys.key('social', 'groupgen', groupId), this.groupKey(groupId));
-  }
-
-  private groupKey(groupId: string): string {
-    return this.keys.key('social', 'group', groupId);
+    await this.bump(cacheKey('groupgen', groupId), groupKey(groupId));
   }
 
   private async fillGroup(groupId: string): Promise<Map<string, string>> {
-    const key = this.groupKey(groupId);
-    const genKey = this.keys.key('social', 'groupgen', groupId);
-    const gen = (await this.redis.get(genKey)) ?? '';
+    const genKey = cacheKey('groupgen', groupId);
+    const gen = await this.store.generation(genKey);
     const snap = await this.sources.groupSnapshot(groupId);
     const fields = new Map<string, string>();
     fields.set(META, snap.exists ? (snap.mutedAll ? 'm1' : 'm0') : 'none');
@@ -214,15 +193,13 @@ export class SocialCache {
         fields.set(m.userId, `${m.role}|${m.mutedUntil ? m.mutedUntil.getTime() : ''}`);
       }
     }
-    const args: string[] = [];
-    for (const [f, v] of fields) args.push(f, v);
-    await this.redis.eval(FILL_HASH, 2, key, genKey, gen, DATA_TTL_SECONDS, ...args);
+    await this.store.fillFields(groupKey(groupId), fields, DATA_TTL_SECONDS, genKey, gen);
     return fields;
   }
 
   /**
    * Bumps the generation and deletes the data. The change is already committed, so a failure does not fail
-   * the caller: the invalidation is kept and retried until Redis takes it, or a removed member or a new
+   * the caller: the invalidation is kept and retried until the store takes it, or a removed member or a new
    * block would go unseen for the data's TTL.
    */
   private async bump(genKey: string, dataKey: string): Promise<void> {
@@ -234,7 +211,7 @@ export class SocialCache {
   }
 
   private async bumpNow(genKey: string, dataKey: string): Promise<void> {
-    await this.redis.multi().incr(genKey).expire(genKey, GEN_TTL_SECONDS).del(dataKey).exec();
+    await this.store.bump(genKey, dataKey, GEN_TTL_SECONDS);
   }
 
   private keep(genKey: string, dataKey: string, err: unknown): void {
@@ -276,6 +253,19 @@ export class SocialCache {
     if (this.pending.size) this.scheduleRetry();
     else this.logger?.info('pending cache invalidations applied');
   }
+}
+
+/** The logical name of a cache key (the engine adds its own prefix). */
+function cacheKey(...parts: string[]): string {
+  return ['social', ...parts].join(':');
+}
+
+function pairGenKey(low: string, high: string): string {
+  return cacheKey('pairgen', low, high);
+}
+
+function groupKey(groupId: string): string {
+  return cacheKey('group', groupId);
 }
 
 function decodeMember(value: string): CachedMember {
