@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { MemoryGenerationCache } from '../../src/infra/memory/generation-cache.memory';
 import { memoryLimiters } from '../../src/infra/memory/rate-limit.memory';
 import { MemoryShortLivedStore } from '../../src/infra/memory/short-lived.memory';
@@ -85,5 +87,28 @@ describe('MemoryGenerationCache', () => {
     await cache.bump('g:k', 'k', 1);
     await clock.elapse(1500);
     expect(await cache.fillString('k', 'stale', 60, 'g:k', before)).toBe(false);
+  });
+});
+
+describe('in-process engines', () => {
+  it('let the process exit while they hold entries (their sweep timers do not keep it alive)', () => {
+    const root = path.resolve(__dirname, '../..');
+    const script = `
+      const { MemoryShortLivedStore } = require('./src/infra/memory/short-lived.memory');
+      const { MemoryGenerationCache } = require('./src/infra/memory/generation-cache.memory');
+      const store = new MemoryShortLivedStore({ sweepIntervalMs: 10 });
+      const cache = new MemoryGenerationCache({ sweepIntervalMs: 10 });
+      store.set('k', 'v', 3600).then(() => cache.bump('g', 'k', 3600)).then(() => console.log('held'));
+    `;
+    const run = spawnSync(process.execPath, ['-r', './scripts/ts-register.js', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect({ status: run.status, signal: run.signal, out: run.stdout.trim() }).toEqual({
+      status: 0,
+      signal: null,
+      out: 'held',
+    });
   });
 });
