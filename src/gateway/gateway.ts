@@ -5,6 +5,7 @@ import { newId } from '../shared/ids';
 import { LogThrottle } from '../shared/log-throttle';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
+import { AccountCheck, type InactiveAmong } from './account-check';
 import { DeliveryBacklog } from './backlog';
 import {
   CUTOFF_TYPE,
@@ -67,7 +68,7 @@ export interface GatewayDeps {
   /** Which users opted out of broadcasts (muted the world channel). */
   optOuts: OptOutSource;
   /** Which of these users' accounts are no longer active (disabled, deleted or gone). */
-  inactiveAmong: (userIds: string[]) => Promise<Set<string>>;
+  inactiveAmong: InactiveAmong;
   logger: Logger;
   metrics: Metrics;
   /** Whether the upgrade's Origin may connect (browser pages of origins that are not allowed may not). */
@@ -97,6 +98,7 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
   private readonly connections: LocalConnections;
   private readonly lease: LeaseKeeper;
   private readonly upgrades: UpgradeHandler;
+  private readonly accounts: AccountCheck;
   private readonly optOuts: LocalOptOuts;
   private readonly log: Logger;
   private readonly outages: LogThrottle;
@@ -104,8 +106,6 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
   private readonly backlog = new DeliveryBacklog<OwedRevocation>();
   private stopping = false;
   private pingTimer: NodeJS.Timeout | null = null;
-  private accountTimer: NodeJS.Timeout | null = null;
-  private checkingAccounts = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.engine = deps.engine;
@@ -160,6 +160,12 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
       attach: (ws, claims, firstAnywhere) => this.attach(ws, claims, firstAnywhere),
       revoked: (claims) => this.connections.closeRevoked(claims.userId, { jti: claims.jti }),
     });
+    this.accounts = new AccountCheck({
+      inactiveAmong: deps.inactiveAmong,
+      connections: this.connections,
+      intervalSeconds: deps.ws.accountCheckSeconds,
+      logger: this.log,
+    });
   }
 
   /** Takes this instance's lease, subscribes to the bus and starts accepting upgrades. */
@@ -171,8 +177,7 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
       this.pingTimer = setInterval(() => this.connections.sweep(), this.deps.ws.pingIntervalSeconds * 1000);
       this.pingTimer.unref();
     }
-    this.accountTimer = setInterval(() => void this.checkAccounts(), this.deps.ws.accountCheckSeconds * 1000);
-    this.accountTimer.unref();
+    this.accounts.start();
     this.log.info('gateway ready');
   }
 
@@ -187,7 +192,7 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
     this.stopping = true;
     this.lease.stop();
     if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.accountTimer) clearInterval(this.accountTimer);
+    this.accounts.stop();
     for (const ws of this.connections.all()) closeWith(ws, CloseCode.GoingAway, 'server shutting down');
     const deadline = Date.now() + CLOSE_GRACE_MS;
     while (this.connections.size() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
@@ -366,29 +371,6 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
         this.lease.markDirty();
         this.outageWarning(toAppError(err), { registry: 'disconnect' });
       });
-  }
-
-  /**
-   * Closes the connections of accounts whose status was changed without the service (by SQL): one read of
-   * the local users' statuses per 1000 users, every `ws.accountCheckSeconds`.
-   */
-  private async checkAccounts(): Promise<void> {
-    if (this.checkingAccounts || this.stopping || this.connections.userCount === 0) return;
-    this.checkingAccounts = true;
-    try {
-      const ids = this.connections.userIds();
-      for (let start = 0; start < ids.length; start += 1000) {
-        const inactive = await this.deps.inactiveAmong(ids.slice(start, start + 1000));
-        for (const userId of inactive) {
-          this.log.info({ userId }, 'account no longer active; closing its connections');
-          this.connections.closeInactive(userId);
-        }
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'account status check failed; will retry');
-    } finally {
-      this.checkingAccounts = false;
-    }
   }
 
   /** A dependency out of reach failed a frame or an upgrade: a warning without a stack, at a bounded rate. */

@@ -204,7 +204,7 @@ export class LeaseKeeper {
     }
     this.deps.logger.info(
       { revocations: owed.controls.length, resyncUsers: owed.everyone ? 'all' : owed.users.length },
-      'routed what Redis had failed to carry',
+      'routed what the engine had failed to carry',
     );
   }
 }
