@@ -22,6 +22,8 @@ import { RedisGenerationCache } from './infra/redis/generation-cache.redis';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
+import { redisGatewayEngine } from './gateway/engine.redis';
+import { requestIdOf } from './http/middleware';
 import { timedBroadcast, timedDelivery } from './gateway/timed-delivery';
 import { closeMongoConnection, createMongoConnection } from './infra/mongo';
 import type { MessageStore } from './modules/messages/messages.store';
@@ -260,13 +262,14 @@ export async function startInstance(
     ws: config.ws,
     presenceTtlSeconds: config.presence.ttlSeconds,
     tokens,
-    redis,
+    engine: redisGatewayEngine(redis),
     choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
     optOuts: (ids) => messageStore.mutedOf(WORLD_ID, ids),
     inactiveAmong: (ids) => accounts.inactiveAmong(ids),
     logger,
     metrics,
     allowOrigin: upgradeOriginCheck(origins),
+    requestIdOf,
   });
   await gateway.start();
   tokens.setRevocationListener(gateway.revocations);

@@ -1,8 +1,9 @@
-import type { PresenceChangeListener, PresenceReader } from '../modules/accounts/accounts.service';
-import type { PresenceChoice } from '../modules/accounts/accounts.store';
 import type { Logger } from '../shared/logger';
+import type { ConnectionRegistry } from './engine';
 import type { Delivery, PresenceAudience, ServerEvent } from './gateway.types';
-import type { ConnectionRegistry } from './registry';
+
+/** A presence a user chose (the accounts module stores it). */
+export type PresenceChoice = 'online' | 'away' | 'busy' | 'invisible';
 
 /** The `presence` event's data. */
 export interface PresenceEventData {
@@ -15,7 +16,8 @@ export interface PresenceEventData {
 export type PresenceChoices = (userIds: string[]) => Promise<Map<string, PresenceChoice>>;
 
 export interface PresenceDeps {
-  registry: ConnectionRegistry;
+  /** Who is connected on a live instance. */
+  registry: Pick<ConnectionRegistry, 'online'>;
   delivery: Delivery;
   choices: PresenceChoices;
   logger: Logger;
@@ -25,7 +27,7 @@ export interface PresenceDeps {
  * Online = a connection on a live instance (exact within the lease TTL). Change events go to the
  * audience the friends module supplies; invisible users never appear online to it.
  */
-export class PresenceService implements PresenceReader, PresenceChangeListener {
+export class PresenceService {
   private audience: PresenceAudience | null = null;
 
   constructor(private readonly deps: PresenceDeps) {}
@@ -68,7 +70,7 @@ export class PresenceService implements PresenceReader, PresenceChangeListener {
     );
   }
 
-  /** Same as wentOffline, but waits (used at shutdown while Redis is still open). */
+  /** Same as wentOffline, but waits (used at shutdown while the engine is still open). */
   async wentOfflineNow(userIds: string[]): Promise<void> {
     if (!this.audience || userIds.length === 0) return;
     await this.announceAll(userIds, false);

@@ -1,4 +1,13 @@
-import type { Redis, RedisKeys } from '../infra/redis';
+import type { Redis, RedisClients, RedisKeys } from '../infra/redis';
+import { newId } from '../shared/ids';
+import type {
+  Broker,
+  BusHandler,
+  ConnectionRegistry,
+  EngineLink,
+  GatewayEngine,
+  InstanceLease,
+} from './engine';
 
 /*
  * Redis layout (all under the configured prefix):
@@ -6,6 +15,7 @@ import type { Redis, RedisKeys } from '../infra/redis';
  *   gw:user:<userId>    hash        instanceId -> number of that user's connections on that instance
  *   gw:iu:<instanceId>  set         user ids with a connection on that instance (to clean up after it)
  *   gw:inst:<instanceId> channel    events for users connected to that instance
+ *   gw:all              channel     broadcasts to every instance
  * A hash field counts only while its instance's expiry lies in the future, so a killed instance's
  * users read as offline once its heartbeat lapses, before any sweeper has run.
  */
@@ -165,8 +175,8 @@ interface GatewayRedis extends Redis {
 
 const BATCH = 1000;
 
-/** The cross-instance connection registry and router, kept in Redis and driven by Lua scripts. */
-export class ConnectionRegistry {
+/** The cross-instance connection registry, router and lease, kept in Redis and driven by Lua scripts. */
+export class RedisConnectionRegistry implements ConnectionRegistry, InstanceLease {
   private readonly redis: GatewayRedis;
   private readonly instancesKey: string;
   private readonly userPrefix: string;
@@ -192,11 +202,6 @@ export class ConnectionRegistry {
       redis.defineCommand('gwReconcile', { numberOfKeys: 2, lua: RECONCILE });
       redis.defineCommand('gwBroadcast', { numberOfKeys: 1, lua: BROADCAST });
     }
-  }
-
-  /** The pub/sub channel on which this instance (or another) receives routed events. */
-  channelOf(instanceId: string): string {
-    return this.channelPrefix + instanceId;
   }
 
   /** Counts a new connection; returns the user's live connections before it, or -1 when at `max`. */
@@ -307,7 +312,7 @@ export class ConnectionRegistry {
    * Redis lost them or another instance swept them, and cleared for users no longer held (a disconnect that
    * failed). Returns the users so cleared who are now offline everywhere.
    */
-  async reconcile(counts: Map<string, number>): Promise<string[]> {
+  async reconcile(counts: ReadonlyMap<string, number>): Promise<string[]> {
     const pairs: string[] = [];
     for (const [userId, n] of counts) pairs.push(userId, String(n));
     const offline = await this.redis.gwReconcile(
@@ -323,4 +328,79 @@ export class ConnectionRegistry {
   private instanceUsersKey(instanceId: string): string {
     return this.keys.key('gw', 'iu', instanceId);
   }
+}
+
+/**
+ * The bus on Redis pub/sub: each instance's channel and the all-instances channel, received on the
+ * subscriber client, published with the command client. Every `ready` of a client after `subscribe`
+ * follows a lost connection (the first came before) and is reported.
+ */
+export class RedisBroker implements Broker {
+  private readonly channel: string;
+  private readonly allChannel: string;
+  private handler: BusHandler | null = null;
+  private subscribed = false;
+  private listener: ((link: EngineLink) => void) | null = null;
+
+  constructor(
+    private readonly redis: RedisClients,
+    instanceId: string,
+  ) {
+    this.channel = redis.keys.key('gw', 'inst', instanceId);
+    this.allChannel = redis.keys.key('gw', 'all');
+  }
+
+  async publish(instanceId: string, message: string): Promise<void> {
+    await this.redis.command.publish(this.redis.keys.key('gw', 'inst', instanceId), message);
+  }
+
+  async publishAll(message: string): Promise<void> {
+    await this.redis.command.publish(this.allChannel, message);
+  }
+
+  async subscribe(handler: BusHandler): Promise<void> {
+    this.handler = handler;
+    this.redis.subscriber.on('message', this.onMessage);
+    await this.redis.subscriber.subscribe(this.channel, this.allChannel);
+    this.subscribed = true;
+    this.redis.command.on('ready', this.onCommandReady);
+    this.redis.subscriber.on('ready', this.onSubscriberReady);
+  }
+
+  async resubscribe(): Promise<void> {
+    await this.redis.subscriber.subscribe(this.channel, this.allChannel);
+  }
+
+  get receiving(): boolean {
+    return this.subscribed && this.redis.subscriber.status === 'ready';
+  }
+
+  onReconnect(listener: (link: EngineLink) => void): void {
+    this.listener = listener;
+  }
+
+  async close(): Promise<void> {
+    this.redis.subscriber.off('message', this.onMessage);
+    this.redis.command.off('ready', this.onCommandReady);
+    this.redis.subscriber.off('ready', this.onSubscriberReady);
+    this.handler = null;
+    this.listener = null;
+    this.subscribed = false;
+    await this.redis.subscriber.unsubscribe(this.channel, this.allChannel).catch(() => undefined);
+  }
+
+  private readonly onMessage = (channel: string, message: string): void => {
+    if (channel === this.channel) this.handler?.(message, 'instance');
+    else if (channel === this.allChannel) this.handler?.(message, 'all');
+  };
+
+  private readonly onCommandReady = (): void => this.listener?.('command');
+
+  private readonly onSubscriberReady = (): void => this.listener?.('subscriber');
+}
+
+/** A gateway engine on Redis, for any number of instances sharing the clients' server and key prefix. */
+export function redisGatewayEngine(redis: RedisClients, instanceId: string = newId()): GatewayEngine {
+  const registry = new RedisConnectionRegistry(redis.command, redis.keys, instanceId);
+  return { instanceId, broker: new RedisBroker(redis, instanceId), registry, lease: registry };
 }
