@@ -1,4 +1,11 @@
-import { openSqlite, SqliteSecretStore } from '../../src/infra/sqlite';
+import {
+  closeSqlite,
+  migrateSqlite,
+  openSqlite,
+  SQLITE_MIGRATIONS,
+  SqliteSecretStore,
+} from '../../src/infra/sqlite';
+import { createLogger } from '../../src/shared/logger';
 import { SqliteAccountsStore } from '../../src/modules/accounts/accounts.store.sqlite';
 import { SqliteFederationKeyStore } from '../../src/modules/federation/federation.keys.store.sqlite';
 import { accountsStoreContract } from './accounts.contract';
@@ -36,4 +43,30 @@ federationKeyStoreContract('SQLite', async () => {
     },
     close,
   };
+});
+
+describe('embedded database', () => {
+  it('applies each migration once, keeps data across a reopen, and runs in WAL with foreign keys on', async () => {
+    const { db, dir, close } = tempSqlite();
+    try {
+      const logger = createLogger({ level: 'silent' });
+      const files = (
+        db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: string }>
+      ).map((r) => r.version);
+      expect(files).toContain('001_accounts.sql');
+      await new SqliteSecretStore(db).sharedSecret('jwt', () => 'kept');
+      closeSqlite(db);
+      const again = openSqlite(dir);
+      try {
+        expect(migrateSqlite(again, SQLITE_MIGRATIONS, logger)).toEqual([]);
+        expect(again.pragma('journal_mode', { simple: true })).toBe('wal');
+        expect(again.pragma('foreign_keys', { simple: true })).toBe(1);
+        expect(await new SqliteSecretStore(again).sharedSecret('jwt', () => 'new')).toBe('kept');
+      } finally {
+        again.close();
+      }
+    } finally {
+      await close();
+    }
+  });
 });

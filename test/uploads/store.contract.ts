@@ -106,7 +106,14 @@ export function uploadStoreContract(
       const oldest = await store.orphans(new Date(base), 2);
       expect(oldest.map((u) => u.id)).toEqual([aged[0].id, aged[2].id]);
       expect(oldest[0].createdAt).toEqual(aged[0].createdAt);
-      await expect(store.insert(record({ id: aged[1].id }))).rejects.toThrow();
+      // Settled rather than toThrow: a driver's native error may come from another realm than the test's Error.
+      const second = store.insert(record({ id: aged[1].id }));
+      expect(
+        await second.then(
+          () => 'stored',
+          () => 'refused',
+        ),
+      ).toBe('refused');
       expect((await store.findById(aged[1].id))?.ownerId).toBe(aged[1].ownerId);
       for (const u of aged) await store.delete(u.id);
     });
