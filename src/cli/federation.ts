@@ -2,7 +2,8 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { createMysqlPool, migrate } from '../infra/mysql';
 import { createLogger } from '../shared/logger';
-import { FederationKeyStore } from '../modules/federation/federation.keys';
+import { FederationKeys } from '../modules/federation/federation.keys';
+import { MysqlFederationKeyStore } from '../modules/federation/federation.keys.store.mysql';
 
 const USAGE = 'usage: npm run federation -- rotate-key | list-keys';
 
@@ -21,7 +22,7 @@ async function main(args: string[]): Promise<number> {
   const pool = await createMysqlPool(config.mysql.url, 1);
   try {
     await migrate(pool, path.resolve(__dirname, '../../sql'), logger);
-    const keys = new FederationKeyStore(pool);
+    const keys = new FederationKeys(new MysqlFederationKeyStore(pool));
     await keys.ensureKey();
     if (command === 'rotate-key') {
       const keyId = await keys.rotate();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
 import type { Logger } from '../shared/logger';
 import type { PoolStats } from '../shared/metrics';
+import type { SecretStore } from '../shared/secrets';
 
 export type { Pool, PoolConnection } from 'mysql2/promise';
 
@@ -174,16 +175,28 @@ export async function withTransaction<T>(
 }
 
 /**
- * The deployment-wide secret `name` from `server_secrets`, created with `generate()` when missing. Instances
- * starting at once on a fresh database all end up with the first one stored: each offers its value with
- * INSERT IGNORE, then every one reads back the row that won.
+ * The deployment's shared secrets in `server_secrets`. Instances starting at once on a fresh database all
+ * end up with the first one stored: each offers its value with INSERT IGNORE, then every one reads back the
+ * row that won.
  */
-export async function sharedSecret(pool: Pool, name: string, generate: () => string): Promise<string> {
-  await pool.query('INSERT IGNORE INTO server_secrets (name, value) VALUES (?, ?)', [name, generate()]);
-  const [rows] = await pool.query('SELECT value FROM server_secrets WHERE name = ?', [name]);
-  const value = (rows as Array<{ value: string }>)[0]?.value;
-  if (!value) throw new Error(`server secret ${name} could not be stored`);
-  return value;
+export class MysqlSecretStore implements SecretStore {
+  constructor(private readonly pool: Pool) {}
+
+  async sharedSecret(name: string, generate: () => string): Promise<string> {
+    await this.pool.query('INSERT IGNORE INTO server_secrets (name, value) VALUES (?, ?)', [
+      name,
+      generate(),
+    ]);
+    const [rows] = await this.pool.query('SELECT value FROM server_secrets WHERE name = ?', [name]);
+    const value = (rows as Array<{ value: string }>)[0]?.value;
+    if (!value) throw new Error(`server secret ${name} could not be stored`);
+    return value;
+  }
+}
+
+/** The deployment-wide secret `name` (`MysqlSecretStore.sharedSecret`), for callers that hold only the pool. */
+export function sharedSecret(pool: Pool, name: string, generate: () => string): Promise<string> {
+  return new MysqlSecretStore(pool).sharedSecret(name, generate);
 }
 
 /** True for MySQL's duplicate-key error. */

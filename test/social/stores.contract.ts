@@ -8,16 +8,31 @@ function uid(): string {
   return String(randomInt(1, 2 ** 30) * 1000 + (++counter % 1000));
 }
 
+/**
+ * Two fresh ids whose numeric order differs from their text order (a 7-digit id starting with 9 and an
+ * 8-digit one starting with 1), so ordering ids as text instead of numbers shows.
+ */
+function numericPair(): [string, string] {
+  const r = randomInt(0, 999_999);
+  return [String(9_000_000 + r), String(10_000_000 + r)];
+}
+
 /** The behaviour every FriendsStore implementation must show. */
 export function friendsStoreContract(
   name: string,
-  open: () => Promise<{ store: FriendsStore; close: () => Promise<void> }>,
+  open: () => Promise<{
+    store: FriendsStore;
+    /** Creates an account and returns its id (the stores serialise a pair's changes on its users). */
+    newUser: () => Promise<string>;
+    close: () => Promise<void>;
+  }>,
 ) {
   describe(`FriendsStore contract: ${name}`, () => {
     let store: FriendsStore;
+    let newUser: () => Promise<string>;
     let close: () => Promise<void>;
     beforeAll(async () => {
-      ({ store, close } = await open());
+      ({ store, newUser, close } = await open());
     });
     afterAll(async () => {
       await close();
@@ -94,6 +109,52 @@ export function friendsStoreContract(
       expect(await store.listBlocked(b, null, 10)).toEqual([]);
       expect(await store.blockedIds(b)).toEqual([]);
       expect(await store.blockersAmong(a, [b])).toEqual(new Set());
+    });
+
+    it('pages pending requests newest first, and friends and blocks by numeric id', async () => {
+      const b = uid();
+      const senders = [uid(), uid(), uid()];
+      const ids: string[] = [];
+      for (const from of senders) {
+        const r = await store.sendRequest({ fromUserId: from, toUserId: b, message: null, remark: null });
+        if (r.kind !== 'created') throw new Error('setup');
+        ids.push(r.request.id);
+      }
+      const page1 = await store.listPendingRequests(b, 'incoming', null, 2);
+      expect(page1.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+      const page2 = await store.listPendingRequests(b, 'incoming', page1[1].id, 2);
+      expect(page2.map((r) => r.id)).toEqual([ids[0]]);
+      expect((await store.listPendingRequests(senders[0], 'outgoing', null, 5)).map((r) => r.id)).toEqual([
+        ids[0],
+      ]);
+
+      const a = uid();
+      const [low, high] = numericPair();
+      for (const f of [high, low]) {
+        const r = await store.sendRequest({ fromUserId: a, toUserId: f, message: null, remark: null });
+        if (r.kind === 'created') await store.acceptRequest(r.request.id, f, null);
+      }
+      expect((await store.listFriends(a, true, null, 10)).map((f) => f.friendId)).toEqual([low, high]);
+      expect((await store.listFriends(a, true, low, 10)).map((f) => f.friendId)).toEqual([high]);
+      await store.block(a, high);
+      await store.block(a, low);
+      expect(await store.listBlocked(a, null, 10)).toEqual([low, high]);
+      expect(await store.listBlocked(a, low, 10)).toEqual([high]);
+    });
+
+    it('makes one friendship of requests sent both ways at once, leaving none pending', async () => {
+      for (let round = 0; round < 5; round++) {
+        const [a, b] = [await newUser(), await newUser()];
+        const outcomes = await Promise.all([
+          store.sendRequest({ fromUserId: a, toUserId: b, message: null, remark: 'B' }),
+          store.sendRequest({ fromUserId: b, toUserId: a, message: null, remark: 'A' }),
+        ]);
+        expect(outcomes.map((o) => o.kind).sort()).toEqual(['accepted_reverse', 'created']);
+        expect(await store.findFriendship(a, b)).toMatchObject({ remark: 'B' });
+        expect(await store.findFriendship(b, a)).toMatchObject({ remark: 'A' });
+        expect(await store.listPendingRequests(a, 'incoming', null, 5)).toEqual([]);
+        expect(await store.listPendingRequests(b, 'incoming', null, 5)).toEqual([]);
+      }
     });
 
     it('lists, hides, updates and deletes friendships', async () => {
@@ -229,6 +290,74 @@ export function groupsStoreContract(
       await store.removeMember(g.id, u3, { by: o });
       expect(await store.approveJoinRequest(g.id, r3.id, o)).toEqual({ kind: 'not_found' });
       expect(await store.findMember(g.id, u3)).toBeNull();
+    });
+
+    it('never passes maxMembers when members are added concurrently', async () => {
+      const g = await newGroup(uid(), [], 5);
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.addMembers(g.id, [uid()])));
+      expect(outcomes.filter((o) => o.kind === 'added')).toHaveLength(4);
+      expect(outcomes.filter((o) => o.kind === 'full')).toHaveLength(6);
+      expect((await store.findGroup(g.id))?.memberCount).toBe(5);
+      expect(await store.listMembers(g.id, null, 50)).toHaveLength(5);
+    });
+
+    it('judges a guarded role change on the roles that hold after a concurrent transfer: one owner always', async () => {
+      // The owner demotes an admin while handing the group to that admin: whichever runs first, the guard
+      // (only the owner may change roles, and not the owner's) sees the roles of that moment.
+      const onlyOwnerOnNonOwner = (actorId: string) => ({
+        actorId,
+        check: (actor: { role: string } | null, target: { role: string } | null) => {
+          if (actor?.role !== 'owner') throw new Error('not the owner');
+          if (target?.role === 'owner') throw new Error('target is the owner');
+        },
+      });
+      for (let round = 0; round < 6; round++) {
+        const [o, a, m] = [uid(), uid(), uid()];
+        const g = await newGroup(o, [a, m]);
+        await store.updateMember(g.id, a, { role: 'admin' });
+        const changes = [
+          store.transfer(g.id, o, a),
+          store.updateMember(g.id, a, { role: 'member' }, onlyOwnerOnNonOwner(o)),
+        ];
+        await Promise.allSettled(round % 2 ? changes.reverse() : changes);
+        const owners = (await store.listMembers(g.id, null, 10)).filter((x) => x.role === 'owner');
+        expect(owners).toHaveLength(1);
+        expect((await store.findGroup(g.id))?.ownerId).toBe(owners[0].userId);
+        expect(await store.memberIds(g.id, ['owner'])).toEqual([owners[0].userId]);
+      }
+    });
+
+    it('refuses through the guard without changing anything', async () => {
+      const [o, m] = [uid(), uid()];
+      const g = await newGroup(o, [m]);
+      const refuse = {
+        actorId: m,
+        check: () => {
+          throw new Error('refused');
+        },
+      };
+      await expect(store.updateMember(g.id, o, { role: 'member' }, refuse)).rejects.toThrow('refused');
+      await expect(store.removeMember(g.id, o, { by: m }, refuse)).rejects.toThrow('refused');
+      await expect(store.dissolve(g.id, refuse)).rejects.toThrow('refused');
+      expect(await store.findMember(g.id, o)).toMatchObject({ role: 'owner' });
+      expect(await store.isBanned(g.id, o)).toBe(false);
+      expect(await store.findGroup(g.id)).toMatchObject({ memberCount: 2 });
+    });
+
+    it("lists members and a user's groups by numeric id, paging after one", async () => {
+      const [low, high] = numericPair();
+      const o = uid();
+      const g = await newGroup(o, [high, low]);
+      const members = (await store.listMembers(g.id, null, 10)).map((x) => x.userId);
+      expect(members.filter((id) => id === low || id === high)).toEqual([low, high]);
+      expect((await store.listMembers(g.id, low, 10)).map((x) => x.userId)).toContain(high);
+      expect((await store.listMembers(g.id, high, 10)).map((x) => x.userId)).not.toContain(low);
+      const g2 = await newGroup(o);
+      expect((await store.listGroupsOf(o, null, 10)).map((x) => x.id)).toEqual([g.id, g2.id]);
+      expect((await store.listGroupsOf(o, g.id, 10)).map((x) => x.id)).toEqual([g2.id]);
+      expect((await store.findGroups([g2.id, g.id, '999999999'])).map((x) => x.id).sort()).toEqual(
+        [g.id, g2.id].sort(),
+      );
     });
 
     it('dissolves: returns who was in it, and the group is gone everywhere', async () => {

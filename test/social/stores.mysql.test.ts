@@ -5,7 +5,18 @@ import { friendsStoreContract, groupsStoreContract } from './stores.contract';
 
 friendsStoreContract('MySQL', async () => {
   const app = await startTestApp();
-  return { store: new MysqlFriendsStore(app.instance.mysql), close: () => app.close() };
+  let n = 0;
+  return {
+    store: new MysqlFriendsStore(app.instance.mysql),
+    newUser: async () => {
+      const [res] = await app.instance.mysql.query('INSERT INTO users (username, nickname) VALUES (?, ?)', [
+        `pair${++n}`,
+        `pair${n}`,
+      ]);
+      return String((res as { insertId: number }).insertId);
+    },
+    close: () => app.close(),
+  };
 });
 
 groupsStoreContract('MySQL', async () => {

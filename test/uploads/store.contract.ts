@@ -98,6 +98,26 @@ export function uploadStoreContract(
       expect(await store.refsOf(referenced.id, 10)).toEqual([]);
     });
 
+    it('lists orphans oldest first up to the limit, and refuses a second upload with one id', async () => {
+      const day = 86400_000;
+      const base = Math.floor(Date.now() / 1000) * 1000 - 400 * day;
+      const aged = [3, 1, 2].map((d) => record({ createdAt: new Date(base - d * day) }));
+      for (const u of aged) await store.insert(u);
+      const oldest = await store.orphans(new Date(base), 2);
+      expect(oldest.map((u) => u.id)).toEqual([aged[0].id, aged[2].id]);
+      expect(oldest[0].createdAt).toEqual(aged[0].createdAt);
+      // Settled rather than toThrow: a driver's native error may come from another realm than the test's Error.
+      const second = store.insert(record({ id: aged[1].id }));
+      expect(
+        await second.then(
+          () => 'stored',
+          () => 'refused',
+        ),
+      ).toBe('refused');
+      expect((await store.findById(aged[1].id))?.ownerId).toBe(aged[1].ownerId);
+      for (const u of aged) await store.delete(u.id);
+    });
+
     it('tells whether a blob key is still used as a file or a thumbnail', async () => {
       const a = record();
       const b = record({ storageKey: a.storageKey, thumbKey: null, thumbSize: null });

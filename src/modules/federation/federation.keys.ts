@@ -5,7 +5,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { withTransaction, type Pool } from '../../infra/mysql';
+import type { FederationKeyStore } from './federation.keys.store';
 import type { SigningKey } from './federation.signatures';
 
 /** One of this deployment's keys as the well-known document lists it. */
@@ -15,14 +15,6 @@ export interface OwnKey {
   publicKey: string;
   createdAt: Date;
   expiredAt: Date | null;
-}
-
-interface KeyRow {
-  key_id: string;
-  public_key: Buffer;
-  private_key: Buffer;
-  created_at: Date;
-  expired_at: Date | null;
 }
 
 const b64url = (buf: Buffer): string => buf.toString('base64url');
@@ -52,54 +44,43 @@ export function publicKeyOf(raw: Buffer): KeyObject {
 }
 
 /**
- * This deployment's signing keys, kept in MySQL so that every instance signs with the same one. The key is
- * created at first start (concurrent starts agree on one: a unique index on the `current` slot), rotated by
- * an operator command; retired keys stay listed with their expiry so that signatures made before still verify.
+ * This deployment's signing keys, kept in a `FederationKeyStore` so that every instance signs with the same
+ * one. The key is created at first start (concurrent starts agree on one), rotated by an operator command;
+ * retired keys stay listed with their expiry so that signatures made before still verify.
  */
-export class FederationKeyStore {
+export class FederationKeys {
   private cached: { key: SigningKey; at: number } | null = null;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly store: FederationKeyStore,
     private readonly options: { reloadMs?: number; now?: () => number } = {},
   ) {}
 
   /** Creates the first key unless one exists; safe to call from many instances at once. */
   async ensureKey(): Promise<void> {
-    const [rows] = await this.pool.query('SELECT key_id FROM federation_keys WHERE current = 1');
-    if ((rows as unknown[]).length) return;
+    if (await this.store.current()) return;
     const k = newKey();
-    await this.pool.query(
-      'INSERT IGNORE INTO federation_keys (key_id, public_key, private_key, current) VALUES (?, ?, ?, 1)',
-      [k.keyId, k.publicKey, k.seed],
-    );
+    await this.store.offerFirst({ keyId: k.keyId, publicKey: k.publicKey, privateKey: k.seed });
   }
 
-  /** The key to sign with now; re-read from the database at most every `reloadMs` (a rotation spreads). */
+  /** The key to sign with now; re-read from the store at most every `reloadMs` (a rotation spreads). */
   async signingKey(): Promise<SigningKey> {
     const now = (this.options.now ?? Date.now)();
     if (this.cached && now - this.cached.at < (this.options.reloadMs ?? 30_000)) return this.cached.key;
-    const [rows] = await this.pool.query(
-      'SELECT key_id, public_key, private_key, created_at, expired_at FROM federation_keys WHERE current = 1',
-    );
-    const row = (rows as KeyRow[])[0];
-    if (!row) throw new Error('federation key missing: ensureKey() was not called');
-    const key = { keyId: row.key_id, privateKey: privateKeyOf(row.private_key, row.public_key) };
+    const current = await this.store.current();
+    if (!current) throw new Error('federation key missing: ensureKey() was not called');
+    const key = { keyId: current.keyId, privateKey: privateKeyOf(current.privateKey, current.publicKey) };
     this.cached = { key, at: now };
     return key;
   }
 
   /** Every key, current first, then retired ones newest first. */
   async listKeys(): Promise<OwnKey[]> {
-    const [rows] = await this.pool.query(
-      `SELECT key_id, public_key, created_at, expired_at FROM federation_keys
-        ORDER BY current IS NULL, created_at DESC, key_id`,
-    );
-    return (rows as KeyRow[]).map((r) => ({
-      keyId: r.key_id,
-      publicKey: r.public_key.toString('base64'),
-      createdAt: r.created_at,
-      expiredAt: r.expired_at,
+    return (await this.store.list()).map((k) => ({
+      keyId: k.keyId,
+      publicKey: k.publicKey.toString('base64'),
+      createdAt: k.createdAt,
+      expiredAt: k.expiredAt,
     }));
   }
 
@@ -109,15 +90,7 @@ export class FederationKeyStore {
    */
   async rotate(): Promise<string> {
     const k = newKey();
-    await withTransaction(this.pool, async (conn) => {
-      await conn.query(
-        'UPDATE federation_keys SET current = NULL, expired_at = CURRENT_TIMESTAMP(3) WHERE current = 1',
-      );
-      await conn.query(
-        'INSERT INTO federation_keys (key_id, public_key, private_key, current) VALUES (?, ?, ?, 1)',
-        [k.keyId, k.publicKey, k.seed],
-      );
-    });
+    await this.store.rotate({ keyId: k.keyId, publicKey: k.publicKey, privateKey: k.seed });
     this.cached = null;
     return k.keyId;
   }

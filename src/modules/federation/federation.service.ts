@@ -7,7 +7,8 @@ import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { ShortLivedStore } from '../../shared/short-lived';
 import type { Metrics } from '../../shared/metrics';
-import { FederationKeyStore } from './federation.keys';
+import { FederationKeys } from './federation.keys';
+import { MysqlFederationKeyStore } from './federation.keys.store.mysql';
 import { PeerKeys, type ServerDocument } from './federation.peer-keys';
 import { PeerHttp, PeerPolicy, type PeerResponse } from './federation.peers';
 import {
@@ -23,7 +24,7 @@ const FORBIDDEN_REASONS: ReadonlySet<RefusalReason> = new Set(['origin_not_allow
 /** Everything federation needs at run time; built once by the composition root when federation is on. */
 export class Federation {
   readonly policy: PeerPolicy;
-  readonly keys: FederationKeyStore;
+  readonly keys: FederationKeys;
   readonly peerKeys: PeerKeys;
   readonly http: PeerHttp;
   private readonly refusals: Counter<'reason'>;
@@ -41,7 +42,7 @@ export class Federation {
   ) {
     const { config } = deps;
     this.policy = new PeerPolicy(config.domain, config.mode, config.peers, config.deny);
-    this.keys = new FederationKeyStore(deps.pool);
+    this.keys = new FederationKeys(new MysqlFederationKeyStore(deps.pool));
     this.http = new PeerHttp(this.policy);
     this.refusals = new Counter({
       name: 'jim_federation_inbound_refused_total',

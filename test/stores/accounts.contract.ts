@@ -1,23 +1,16 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createMysqlPool, migrate, type Pool } from '../../src/infra/mysql';
-import { createLogger } from '../../src/shared/logger';
 import { AppError } from '../../src/shared/errors';
 import type { AccountsStore, NewUser } from '../../src/modules/accounts/accounts.store';
-import { MysqlAccountsStore } from '../../src/modules/accounts/accounts.store.mysql';
-import { dropDatabase, isolation } from '../helpers/app';
+
+/** An AccountsStore under test, with what the contract needs beside it. */
+export interface AccountsHandle {
+  store: AccountsStore;
+  /** Stores that `userId` blocks `blockedId` (the friends module's job in the service). */
+  block: (userId: string, blockedId: string) => Promise<void>;
+  close: () => Promise<void>;
+}
 
 /** The contract every AccountsStore implementation must meet. */
-function accountsStoreContract(
-  name: string,
-  open: () => Promise<{
-    store: AccountsStore;
-    /** Stores that `userId` blocks `blockedId` (the friends module's job in the service). */
-    block: (userId: string, blockedId: string) => Promise<void>;
-    close: () => Promise<void>;
-  }>,
-) {
+export function accountsStoreContract(name: string, open: () => Promise<AccountsHandle>) {
   describe(`AccountsStore contract: ${name}`, () => {
     let store: AccountsStore;
     let block: (userId: string, blockedId: string) => Promise<void>;
@@ -62,6 +55,25 @@ function accountsStoreContract(
         expect(err).toBeInstanceOf(AppError);
         expect(err).toMatchObject({ code: 'USERNAME_TAKEN', status: 409 });
       }
+    });
+
+    it('treats usernames that differ only in accents or trailing spaces as the same (the collation rule)', async () => {
+      const u = await store.create(user({ username: 'Renee' }));
+      for (const username of ['Renée', 'RENÉE', 'renee ']) {
+        const err = await store.create(user({ username })).catch((e) => e);
+        expect(err).toMatchObject({ code: 'USERNAME_TAKEN', status: 409 });
+        expect((await store.findByUsername(username))?.id).toBe(u.id);
+      }
+      expect(await store.findByUsername('renee2')).toBeNull();
+    });
+
+    it('lets exactly one of concurrent creates of one username in', async () => {
+      const results = await Promise.allSettled(
+        ['Dave', 'dave', 'DAVE', 'Dave', 'dAve'].map((username) => store.create(user({ username }))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results.filter((r) => r.status === 'rejected'))
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'USERNAME_TAKEN' });
     });
 
     it('finds by username ignoring case, and returns null for unknown users and ids', async () => {
@@ -124,6 +136,20 @@ function accountsStoreContract(
         expect(letters).toEqual(['zeta a', 'zeta b', 'Zeta c']);
       });
 
+      it('matches the prefix ignoring accents, and continues after a position of a changed nickname', async () => {
+        const e = await store.create(user({ nickname: 'Élodie B' }));
+        const f = await store.create(user({ nickname: 'elodie a' }));
+        expect((await store.searchByNickname('ELO', null, null, 10)).map((u) => u.id)).toEqual([f.id, e.id]);
+        expect((await store.searchByNickname('élo', null, null, 10)).map((u) => u.id)).toEqual([f.id, e.id]);
+        await store.updateProfile(f.id, { nickname: 'Elodie C' });
+        expect((await store.searchByNickname('elodie', null, null, 10)).map((u) => u.id)).toEqual([
+          e.id,
+          f.id,
+        ]);
+        const after = { nickname: 'ÉLODIE B', id: e.id };
+        expect((await store.searchByNickname('elodie', after, null, 10)).map((u) => u.id)).toEqual([f.id]);
+      });
+
       it('matches % and _ literally', async () => {
         expect(await ids('zeta%', null, null, 50)).toEqual(['zeta%']);
         expect(await ids('zeta_', null, null, 50)).toEqual(['zeta_']);
@@ -156,24 +182,3 @@ function accountsStoreContract(
     });
   });
 }
-
-accountsStoreContract('MySQL', async () => {
-  const url = isolation().mysqlUrl;
-  const pool: Pool = await createMysqlPool(url, 2);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jim-sql-'));
-  for (const file of ['001_accounts.sql', '010_friends.sql']) {
-    fs.copyFileSync(path.resolve(__dirname, '../../sql', file), path.join(dir, file));
-  }
-  await migrate(pool, dir, createLogger({ level: 'silent' }));
-  fs.rmSync(dir, { recursive: true, force: true });
-  return {
-    store: new MysqlAccountsStore(pool),
-    block: async (userId, blockedId) => {
-      await pool.query('INSERT INTO user_blocks (user_id, blocked_id) VALUES (?, ?)', [userId, blockedId]);
-    },
-    close: async () => {
-      await pool.end();
-      await dropDatabase(url);
-    },
-  };
-});
