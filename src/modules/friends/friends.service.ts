@@ -3,9 +3,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { Logger } from '../../shared/logger';
 import type { AccountsService, PublicUser } from '../accounts/accounts.service';
 import type { FriendshipHooks } from '../messages/messages.ports';
-import type { SocialCache } from '../social/social.cache';
-import { pushSafely } from '../social/social.delivery';
-import { idCursor, toPage, type Page } from '../social/social.pagination';
+import type { SocialCache } from '../social-graph/social-graph.cache';
+import { pushSafely } from '../../shared/push';
+import { idCursor, toPage, type Page } from '../../shared/pagination';
 import type { FriendRequestRecord, FriendsStore, FriendshipRecord } from './friends.store';
 
 /** A friend as the contract shows it. */

@@ -4,9 +4,9 @@ import type { Logger } from '../../shared/logger';
 import type { AccountsService, PublicUser } from '../accounts/accounts.service';
 import type { FriendsService } from '../friends/friends.service';
 import type { GroupRole } from '../messages/messages.ports';
-import type { SocialCache } from '../social/social.cache';
-import { pushSafely } from '../social/social.delivery';
-import { idCursor, toPage, type Page } from '../social/social.pagination';
+import type { SocialCache } from '../social-graph/social-graph.cache';
+import { pushSafely } from '../../shared/push';
+import { idCursor, toPage, type Page } from '../../shared/pagination';
 import type {
   GroupChanges,
   GroupRecord,

@@ -1,7 +1,7 @@
 import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
-import { socialTransaction as withTransaction } from '../social/social.retry';
+import { socialTransaction as withTransaction } from '../../infra/mysql.retry';
 import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social/social.cache';
+import type { GroupSnapshot } from '../social-graph/social-graph.cache';
 import type {
   AddOutcome,
   GroupChanges,

@@ -1,5 +1,5 @@
 import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social/social.cache';
+import type { GroupSnapshot } from '../social-graph/social-graph.cache';
 
 export type JoinPolicy = 'open' | 'approval' | 'invite';
 

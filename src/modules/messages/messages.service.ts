@@ -1,6 +1,6 @@
 import type { Broadcast, DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
-import { toPage } from '../social/social.pagination';
+import { toPage } from '../../shared/pagination';
 import {
   ConflictError,
   ForbiddenError,

@@ -1,4 +1,4 @@
-import type { Delivery, ServerEvent } from '../../gateway/gateway.types';
+import type { Delivery, ServerEvent } from '../gateway/gateway.types';
 
 /** A Delivery that drops every event; used only while no gateway is wired into the instance. */
 export class NoopDelivery implements Delivery {

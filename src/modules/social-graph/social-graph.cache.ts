@@ -2,7 +2,7 @@ import type { Redis, RedisKeys } from '../../infra/redis';
 import { errorSummary, LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logger';
 import type { GroupRole } from '../messages/messages.ports';
-import { compareIds } from './social.pagination';
+import { compareIds } from '../../shared/pagination';
 
 /** How two users relate; `low` and `high` are the pair's ids in numeric order. */
 export interface PairRelation {

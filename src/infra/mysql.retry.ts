@@ -1,4 +1,4 @@
-import { retryOnDeadlock, withTransaction, type Pool, type PoolConnection } from '../../infra/mysql';
+import { retryOnDeadlock, withTransaction, type Pool, type PoolConnection } from './mysql';
 
 /**
  * A READ COMMITTED transaction, run again when it loses a deadlock. The social stores serialise each change
