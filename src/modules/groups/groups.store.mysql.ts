@@ -1,7 +1,6 @@
 import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
 import { socialTransaction as withTransaction } from '../../infra/mysql.retry';
-import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social-graph/social-graph.cache';
+import type { GroupRole, GroupSnapshot } from './groups.ports';
 import type {
   AddOutcome,
   GroupChanges,
