@@ -121,8 +121,9 @@ function fromExpressError(err: unknown): AppError {
       { field: 'body', message: 'could not be decoded' },
     ]);
   }
+  // Any other refusal of the body parser: one code with the one status the registry gives it.
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new AppError('BAD_REQUEST', e.status, 'Bad request');
+    return new AppError('BAD_REQUEST', 400, 'Bad request');
   }
   return toAppError(err);
 }

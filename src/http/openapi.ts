@@ -1,5 +1,6 @@
 import path from 'node:path';
 import swaggerJsdoc from 'swagger-jsdoc';
+import { ERROR_CODE_LIST } from '../shared/error-codes';
 
 /**
  * @openapi
@@ -82,7 +83,12 @@ export function buildOpenApiDocument(): object {
                 type: 'object',
                 required: ['code', 'message', 'requestId'],
                 properties: {
-                  code: { type: 'string', example: 'VALIDATION_FAILED' },
+                  code: {
+                    type: 'string',
+                    enum: ERROR_CODE_LIST,
+                    example: 'VALIDATION_FAILED',
+                    description: 'A stable code; the table with each status and meaning is docs/errors.md',
+                  },
                   message: { type: 'string' },
                   requestId: { type: 'string', nullable: true },
                   details: {

@@ -1,22 +1,31 @@
+import type { CodeWithStatus, ErrorCode, StatusOf } from './error-codes';
+
 /** One problem with one input field, as listed in an error's `details`. */
 export interface FieldProblem {
   field: string;
   message: string;
 }
 
+/** What an AppError carries besides its code, status and message. */
+export interface AppErrorOptions {
+  details?: unknown[];
+  cause?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The constructor's arguments: a code of the registry with one of the statuses the registry gives it. */
+export type AppErrorArgs = {
+  [C in ErrorCode]: [code: C, status: StatusOf<C>, message: string, options?: AppErrorOptions];
+}[ErrorCode];
+
 /** A failure with a stable code that clients can rely on, and the HTTP status it maps to. */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly details?: unknown[];
   readonly headers?: Record<string, string>;
 
-  constructor(
-    code: string,
-    status: number,
-    message: string,
-    options: { details?: unknown[]; cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
+  constructor(...[code, status, message, options = {}]: AppErrorArgs) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -27,31 +36,35 @@ export class AppError extends Error {
 }
 
 export class ValidationError extends AppError {
-  constructor(message = 'Request validation failed', details?: FieldProblem[], code = 'VALIDATION_FAILED') {
+  constructor(
+    message = 'Request validation failed',
+    details?: FieldProblem[],
+    code: CodeWithStatus<400> = 'VALIDATION_FAILED',
+  ) {
     super(code, 400, message, { details });
   }
 }
 
 export class UnauthenticatedError extends AppError {
-  constructor(message = 'Authentication required', code = 'UNAUTHENTICATED') {
+  constructor(message = 'Authentication required', code: CodeWithStatus<401> = 'UNAUTHENTICATED') {
     super(code, 401, message);
   }
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = 'Not allowed', code = 'FORBIDDEN', details?: unknown[]) {
+  constructor(message = 'Not allowed', code: CodeWithStatus<403> = 'FORBIDDEN', details?: unknown[]) {
     super(code, 403, message, { details });
   }
 }
 
 export class NotFoundError extends AppError {
-  constructor(message = 'Not found', code = 'NOT_FOUND') {
+  constructor(message = 'Not found', code: CodeWithStatus<404> = 'NOT_FOUND') {
     super(code, 404, message);
   }
 }
 
 export class ConflictError extends AppError {
-  constructor(message = 'Conflict', code = 'CONFLICT', details?: unknown[]) {
+  constructor(message = 'Conflict', code: CodeWithStatus<409> = 'CONFLICT', details?: unknown[]) {
     super(code, 409, message, { details });
   }
 }
@@ -76,7 +89,7 @@ export class UnavailableError extends AppError {
   readonly retryAfterSeconds: number;
   constructor(
     message = 'Service unavailable',
-    code = 'UNAVAILABLE',
+    code: CodeWithStatus<503> = 'UNAVAILABLE',
     options: { cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
     const retry = Math.max(1, Math.ceil(options.retryAfterSeconds ?? 1));
@@ -155,7 +168,7 @@ export function dependencyUnavailable(cause: unknown): UnavailableError {
 
 /** The contract's error body. */
 export interface ErrorBody {
-  error: { code: string; message: string; requestId: string | null; details?: unknown[] };
+  error: { code: ErrorCode; message: string; requestId: string | null; details?: unknown[] };
 }
 
 /**

@@ -3,9 +3,9 @@ import { GroupsService } from '../../src/modules/groups/groups.service';
 import type { GroupsStore } from '../../src/modules/groups/groups.store';
 import { MysqlGroupsStore } from '../../src/modules/groups/groups.store.mysql';
 import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql';
-import { SocialCache } from '../../src/modules/social/social.cache';
+import { SocialCache } from '../../src/modules/social-graph/social-graph.cache';
+import { NoopDelivery } from '../../src/shared/push';
 import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
-import { NoopDelivery } from '../../src/modules/social/social.delivery';
 import { bearer, befriend, createGroup, users, type User } from './social.helpers';
 
 describe('a group always has exactly one owner, and the owner is a member', () => {

@@ -6,7 +6,7 @@ import {
   type GroupSnapshot,
   type PairRelation,
   type SocialSources,
-} from '../../src/modules/social/social.cache';
+} from '../../src/modules/social-graph/social-graph.cache';
 
 /** A source of truth the test controls; `during` runs while a fill is reading it. */
 class ScriptedSources implements SocialSources {

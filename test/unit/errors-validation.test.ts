@@ -26,8 +26,8 @@ describe('errors', () => {
   });
 
   it('builds the envelope, with details only when there are some', () => {
-    expect(errorBody(new AppError('X_Y', 400, 'm'), 'r1')).toEqual({
-      error: { code: 'X_Y', message: 'm', requestId: 'r1' },
+    expect(errorBody(new AppError('BAD_REQUEST', 400, 'm'), 'r1')).toEqual({
+      error: { code: 'BAD_REQUEST', message: 'm', requestId: 'r1' },
     });
     expect(errorBody(new ValidationError('bad', []), null)).toEqual({
       error: { code: 'VALIDATION_FAILED', message: 'bad', requestId: null },

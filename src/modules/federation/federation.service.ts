@@ -139,15 +139,11 @@ export class Federation {
           'federation request refused',
         );
         const forbidden = FORBIDDEN_REASONS.has(err.reason);
+        const details = [{ reason: err.reason }];
         next(
-          new AppError(
-            forbidden ? 'PEER_NOT_ALLOWED' : 'SIGNATURE_INVALID',
-            forbidden ? 403 : 401,
-            err.message,
-            {
-              details: [{ reason: err.reason }],
-            },
-          ),
+          forbidden
+            ? new AppError('PEER_NOT_ALLOWED', 403, err.message, { details })
+            : new AppError('SIGNATURE_INVALID', 401, err.message, { details }),
         );
       }
     };

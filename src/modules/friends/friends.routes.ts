@@ -3,8 +3,7 @@ import { body, query } from 'express-validator';
 import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
 import { ID_RE, idParam, limitOf, optionalString, pageQuery } from '../../shared/validators';
-import { authOf, requireAuth } from '../accounts/auth.middleware';
-import type { TokenService } from '../accounts/tokens';
+import { authOf, requireAuth, type TokenService } from '../accounts';
 import type { FriendsService } from './friends.service';
 
 export interface FriendsRoutesDeps {

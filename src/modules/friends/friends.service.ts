@@ -1,11 +1,9 @@
-import type { Delivery } from '../../gateway/gateway.types';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import type { AccountsService, PublicUser } from '../accounts/accounts.service';
-import type { FriendshipHooks } from '../messages/messages.ports';
-import type { SocialCache } from '../social/social.cache';
-import { pushSafely } from '../social/social.delivery';
-import { idCursor, toPage, type Page } from '../social/social.pagination';
+import type { AccountsService, PublicUser } from '../accounts';
+import { pushSafely, type Delivery } from '../../shared/push';
+import { idCursor, toPage, type Page } from '../../shared/pagination';
+import type { FriendshipHooks, SocialCache } from './friends.ports';
 import type { FriendRequestRecord, FriendsStore, FriendshipRecord } from './friends.store';
 
 /** A friend as the contract shows it. */

@@ -1,5 +1,5 @@
 import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
-import { socialTransaction as withTransaction } from '../social/social.retry';
+import { readCommittedTransaction as withTransaction } from '../../infra/mysql.retry';
 import type {
   AcceptOutcome,
   FriendRequestRecord,

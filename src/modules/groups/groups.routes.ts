@@ -11,8 +11,7 @@ import {
   pageQuery,
   requiredString,
 } from '../../shared/validators';
-import { authOf, requireAuth } from '../accounts/auth.middleware';
-import type { TokenService } from '../accounts/tokens';
+import { authOf, requireAuth, type TokenService } from '../accounts';
 import type { GroupChanges, JoinPolicy } from './groups.store';
 import type { GroupsService } from './groups.service';
 

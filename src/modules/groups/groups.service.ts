@@ -1,12 +1,10 @@
-import type { Delivery } from '../../gateway/gateway.types';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import type { AccountsService, PublicUser } from '../accounts/accounts.service';
-import type { FriendsService } from '../friends/friends.service';
-import type { GroupRole } from '../messages/messages.ports';
-import type { SocialCache } from '../social/social.cache';
-import { pushSafely } from '../social/social.delivery';
-import { idCursor, toPage, type Page } from '../social/social.pagination';
+import type { AccountsService, PublicUser } from '../accounts';
+import type { FriendsService } from '../friends';
+import { pushSafely, type Delivery } from '../../shared/push';
+import type { GroupRole, SocialCache } from './groups.ports';
+import { idCursor, toPage, type Page } from '../../shared/pagination';
 import type {
   GroupChanges,
   GroupRecord,

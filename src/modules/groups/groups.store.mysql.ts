@@ -1,7 +1,6 @@
 import { isDuplicateKey, type Pool, type PoolConnection } from '../../infra/mysql';
-import { socialTransaction as withTransaction } from '../social/social.retry';
-import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social/social.cache';
+import { readCommittedTransaction as withTransaction } from '../../infra/mysql.retry';
+import type { GroupRole, GroupSnapshot } from './groups.ports';
 import type {
   AddOutcome,
   GroupChanges,

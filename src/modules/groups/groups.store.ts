@@ -1,5 +1,4 @@
-import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social/social.cache';
+import type { GroupRole, GroupSnapshot } from './groups.ports';
 
 export type JoinPolicy = 'open' | 'approval' | 'invite';
 

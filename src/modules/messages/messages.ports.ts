@@ -1,6 +1,9 @@
-/** What messaging needs from the social graph (implemented by the friends and groups modules). */
+/** The ports messaging defines for what it calls; the other modules and the gateway satisfy them. */
 
-export type GroupRole = 'owner' | 'admin' | 'member';
+import type { GroupRole } from '../groups';
+import type { DeliverOptions, ServerEvent } from '../../shared/push';
+
+/** What messaging needs from the social graph (answered by the social-graph module). */
 
 export interface SocialPolicy {
   /** Throws NOT_FRIENDS (403) unless both are friends, BLOCKED (403) when the peer blocks the sender. */
@@ -18,12 +21,15 @@ export interface SocialPolicy {
   usersBlockedBy(userId: string): Promise<Set<string>>;
 }
 
-/** Hooks the friends module calls; messaging implements them. */
-export interface FriendshipHooks {
-  /** A friendship started by accepting a request; `greeting` (may be null) becomes message seq 1. */
-  friendshipStarted(requesterId: string, accepterId: string, greeting: string | null): Promise<void>;
-  /** A friendship was deleted; with `deleteHistory` the private conversation is hidden for the deleter only. */
-  friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void>;
+/**
+ * Reaches every connected user on every instance (the world channel); the gateway implements it, each
+ * instance skipping the users it knows opted out.
+ */
+export interface Broadcast {
+  /** Sends the event to every connection, except users who opted out (unless `includeOptedOut`). */
+  broadcast(event: ServerEvent, options?: DeliverOptions & { includeOptedOut?: boolean }): Promise<void>;
+  /** The user opted out or back in (muted or unmuted the world channel). */
+  optOutChanged(userId: string, optedOut: boolean): Promise<void>;
 }
 
 /** What the chat list shows about groups (implemented by the groups module). */

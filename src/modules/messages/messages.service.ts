@@ -1,6 +1,5 @@
-import type { Broadcast, DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
-import { toPage } from '../social/social.pagination';
+import { toPage } from '../../shared/pagination';
 import {
   ConflictError,
   ForbiddenError,
@@ -10,7 +9,10 @@ import {
 } from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
+import type { DeliverOptions, Delivery, ServerEvent } from '../../shared/push';
 import type { Limiter } from '../../shared/rate-limit';
+import type { GroupRole } from '../groups';
+import type { FriendshipHooks } from '../friends';
 import {
   parseConversationId,
   privateConversationId,
@@ -19,9 +21,8 @@ import {
 } from './conversation-id';
 import { contentView, normaliseContent } from './messages.content';
 import type {
-  FriendshipHooks,
+  Broadcast,
   GroupDirectory,
-  GroupRole,
   SocialPolicy,
   UploadAttachments,
   UserDirectory,

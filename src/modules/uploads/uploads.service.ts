@@ -7,7 +7,7 @@ import { NotFoundError, PayloadTooLargeError } from '../../shared/errors';
 import { newId, randomToken } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { QuotaExceededError, UnsupportedMediaTypeError } from './uploads.errors';
-import type { UploadAttachment } from '../messages/messages.ports';
+import type { UploadAttachment } from '../messages';
 import {
   cleanFileName,
   mediaDuration,

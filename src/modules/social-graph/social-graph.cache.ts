@@ -1,8 +1,8 @@
 import type { GenerationCache } from '../../shared/generation-cache';
 import { errorSummary, LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logger';
-import type { GroupRole } from '../messages/messages.ports';
-import { compareIds } from './social.pagination';
+import type { GroupRole, GroupSnapshot } from '../groups';
+import { compareIds } from '../../shared/pagination';
 
 /** How two users relate; `low` and `high` are the pair's ids in numeric order. */
 export interface PairRelation {
@@ -11,12 +11,7 @@ export interface PairRelation {
   highBlocksLow: boolean;
 }
 
-/** What the hot path needs to know about one group. */
-export interface GroupSnapshot {
-  exists: boolean;
-  mutedAll: boolean;
-  members: Array<{ userId: string; role: GroupRole; mutedUntil: Date | null }>;
-}
+export type { GroupSnapshot };
 
 /** One member's cached state. */
 export interface CachedMember {

@@ -1,6 +1,7 @@
 import { ForbiddenError, NotFoundError } from '../../shared/errors';
-import type { GroupRole, SocialPolicy } from '../messages/messages.ports';
-import type { SocialCache } from './social.cache';
+import type { GroupRole } from '../groups';
+import type { SocialPolicy } from '../messages';
+import type { SocialCache } from './social-graph.cache';
 
 const GROUP_ID_RE = /^[1-9]\d{0,18}$/;
 

@@ -1,4 +1,4 @@
-import { retryOnDeadlock, withTransaction, type Pool, type PoolConnection } from '../../infra/mysql';
+import { retryOnDeadlock, withTransaction, type Pool, type PoolConnection } from './mysql';
 
 /**
  * A READ COMMITTED transaction, run again when it loses a deadlock. The social stores serialise each change
@@ -6,6 +6,9 @@ import { retryOnDeadlock, withTransaction, type Pool, type PoolConnection } from
  * lock committed, which READ COMMITTED guarantees for every read; it also takes no gap locks on the
  * lookups that find nothing.
  */
-export function socialTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+export function readCommittedTransaction<T>(
+  pool: Pool,
+  work: (conn: PoolConnection) => Promise<T>,
+): Promise<T> {
   return retryOnDeadlock(() => withTransaction(pool, work, { isolation: 'READ COMMITTED' }));
 }
