@@ -130,6 +130,8 @@ export interface GatewayDeps {
   tokens: TokenService;
   redis: RedisClients;
   choices: PresenceChoices;
+  /** Who hears about a user's presence changes (their friends). */
+  presenceAudience: PresenceAudience;
   /** Which users opted out of broadcasts (muted the world channel). */
   optOuts: OptOutSource;
   /** Which of these users' accounts are no longer active (disabled, deleted or gone). */
@@ -160,7 +162,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   readonly delivery: Delivery = this;
   readonly broadcaster: Broadcast = this;
   readonly frames: FrameRouter = this;
-  /** Closes the connections of revoked tokens, here and on the other instances (`TokenService.setRevocationListener`). */
+  /** Closes the connections of revoked tokens, here and on the other instances (on `TokenRevoked`, `SessionsRevoked`). */
   readonly revocations: RevocationListener = this;
   /** Closes the connections of deactivated accounts, here and on the other instances. */
   readonly cutOff: AccountCutOff = this;
@@ -214,6 +216,7 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
       registry: this.registry,
       delivery: this,
       choices: deps.choices,
+      audience: deps.presenceAudience,
       logger: this.log,
     });
     this.wss = new WebSocketServer({
@@ -283,11 +286,6 @@ export class Gateway implements Delivery, Broadcast, FrameRouter, RevocationList
   onFrame(type: string, handler: FrameHandler): void {
     if (type === 'ping' || this.handlers.has(type)) throw new Error(`frame type ${type} already handled`);
     this.handlers.set(type, handler);
-  }
-
-  /** Sets who hears about a user's presence changes (the friends module supplies it). */
-  setPresenceAudience(audience: PresenceAudience | null): void {
-    this.presence.setAudience(audience);
   }
 
   /** Sends the event to every connection of these users: local ones directly, others through one message per instance. */

@@ -18,14 +18,6 @@ export interface SocialPolicy {
   usersBlockedBy(userId: string): Promise<Set<string>>;
 }
 
-/** Hooks the friends module calls; messaging implements them. */
-export interface FriendshipHooks {
-  /** A friendship started by accepting a request; `greeting` (may be null) becomes message seq 1. */
-  friendshipStarted(requesterId: string, accepterId: string, greeting: string | null): Promise<void>;
-  /** A friendship was deleted; with `deleteHistory` the private conversation is hidden for the deleter only. */
-  friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void>;
-}
-
 /** What the chat list shows about groups (implemented by the groups module). */
 export interface GroupDirectory {
   /** Ids of the groups the user is a member of. */
