@@ -197,12 +197,7 @@ async function initTransports(
     // A user's presence goes to their friends but those they block.
     presenceAudience: (userId) => stores.friends.friendIds(userId, true),
     optOuts: (ids) => stores.messages.mutedOf(WORLD_ID, ids),
-    inactiveAmong: async (ids) => {
-      const active = new Set(
-        (await stores.accounts.findByIds(ids)).filter((u) => u.status === 'active').map((u) => u.id),
-      );
-      return new Set(ids.filter((id) => !active.has(id)));
-    },
+    inactiveAmong: (ids) => statuses.inactiveAmong(ids),
     logger,
     metrics,
     allowOrigin: upgradeOriginCheck(origins),

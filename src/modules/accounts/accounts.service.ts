@@ -91,7 +91,7 @@ export class AccountStatuses {
   // Every authenticated request asks whether its account is still active.
   private readonly statuses: Coalescer<string, UserStatus>;
 
-  constructor(store: Pick<AccountsStore, 'findByIds'>) {
+  constructor(private readonly store: Pick<AccountsStore, 'findByIds'>) {
     this.statuses = new Coalescer(
       async (ids) => new Map((await store.findByIds(ids)).map((u) => [u.id, u.status])),
     );
@@ -100,6 +100,14 @@ export class AccountStatuses {
   /** True while the account may sign in and act (neither disabled nor deleted). */
   isActive(userId: string): Promise<boolean> {
     return this.statuses.get(userId).then((status) => status === 'active');
+  }
+
+  /** Of these users, those whose account is no longer active (disabled, deleted or gone); one query. */
+  async inactiveAmong(userIds: string[]): Promise<Set<string>> {
+    const active = new Set(
+      (await this.store.findByIds(userIds)).filter((u) => u.status === 'active').map((u) => u.id),
+    );
+    return new Set(userIds.filter((id) => !active.has(id)));
   }
 }
 
@@ -199,14 +207,6 @@ export class AccountsService {
   /** True while the account may sign in and act (neither disabled nor deleted). */
   isActive(userId: string): Promise<boolean> {
     return this.deps.statuses.isActive(userId);
-  }
-
-  /** Of these users, those whose account is no longer active (disabled, deleted or gone); one query. */
-  async inactiveAmong(userIds: string[]): Promise<Set<string>> {
-    const active = new Set(
-      (await this.deps.store.findByIds(userIds)).filter((u) => u.status === 'active').map((u) => u.id),
-    );
-    return new Set(userIds.filter((id) => !active.has(id)));
   }
 
   /** Revokes the token the caller used. */
