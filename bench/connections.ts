@@ -123,6 +123,8 @@ async function main(): Promise<void> {
   const serverEnv = {
     NODE_ENV: 'development',
     MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    // Both URLs: the distributed mode (neither would start the embedded one).
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
     REDIS_PREFIX: prefix,
     CAPTCHA_ENABLED: 'false',
     RATE_LIMIT_REGISTER_PER_MINUTE: '1000000',

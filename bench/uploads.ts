@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   onExit(() => dropDatabase(database));
   const env: Record<string, string> = {
     MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    // Both URLs: the distributed mode (neither would start the embedded one).
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
     REDIS_PREFIX: prefix,
     NODE_ENV: 'development',
     CAPTCHA_ENABLED: 'false',

@@ -152,7 +152,8 @@ function main(): void {
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }
-  const workers = config.server.workers || os.availableParallelism();
+  // Embedded mode is one process (the config refuses more than one worker there); 0 means one per core.
+  const workers = config.mode === 'embedded' ? 1 : config.server.workers || os.availableParallelism();
   const logger = createLogger({
     level: config.log.level,
     base: { role: cluster.isPrimary && workers > 1 ? 'primary' : 'worker' },

@@ -5,49 +5,38 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from './config';
 import { buildApp, type RouteModule } from './app';
-import { createMysqlPool, migrate, poolStats, sharedSecret, type Pool } from './infra/mysql';
-import { closeRedisClients, createRedisClients, type RedisClients } from './infra/redis';
-import type { HealthCheck } from './http/service.routes';
+import { buildEngines, type DistributedEngines, type Engines } from './boot/engines';
+import type { DomainEventBus, DomainEvents } from './boot/events';
+import { subscribeAll } from './boot/subscriptions';
+import type { Pool } from './infra/mysql';
+import type { RedisClients } from './infra/redis';
 import { originCheck, upgradeOriginCheck } from './http/cors';
+import { requestIdOf } from './http/middleware';
+import { EventBus } from './shared/events';
 import { Lifecycle, Phase } from './shared/lifecycle';
 import { createLogger, type Logger } from './shared/logger';
 import { Metrics } from './shared/metrics';
-import { AccountsService } from './modules/accounts/accounts.service';
-import { MysqlAccountsStore } from './modules/accounts/accounts.store.mysql';
+import { AccountStatuses, AccountsService } from './modules/accounts/accounts.service';
 import { CaptchaService } from './modules/accounts/captcha.service';
 import { LoginFailures } from './modules/accounts/login-throttle';
-import { RedisRateLimiter } from './infra/redis/rate-limit.redis';
-import { RedisShortLivedStore } from './infra/redis/short-lived.redis';
-import { RedisGenerationCache } from './infra/redis/generation-cache.redis';
 import { TokenService } from './modules/accounts/tokens';
 import { accountsRoutes } from './modules/accounts/accounts.routes';
 import { Gateway } from './gateway/gateway';
-import { redisGatewayEngine } from './gateway/engine.redis';
-import { requestIdOf } from './http/middleware';
 import { timedBroadcast, timedDelivery } from './gateway/timed-delivery';
-import { closeMongoConnection, createMongoConnection } from './infra/mongo';
 import type { MessageStore } from './modules/messages/messages.store';
-import { MysqlMessageStore } from './modules/messages/messages.store.mysql';
-import { MongoMessageStore } from './modules/messages/messages.store.mongo';
+import { MessageAccess } from './modules/messages/messages.access';
 import { MessagesService } from './modules/messages/messages.service';
 import { WORLD_ID } from './modules/messages/conversation-id';
 import { messagesRoutes } from './modules/messages/messages.routes';
 import { registerMessageFrames } from './modules/messages/messages.frames';
-import { SocialCache } from './modules/social-graph/social-graph.cache';
 import { CachedSocialPolicy } from './modules/social-graph/social-graph.policy';
-import { NoopDelivery } from './shared/push';
 import { FriendsService } from './modules/friends/friends.service';
-import { MysqlFriendsStore } from './modules/friends/friends.store.mysql';
 import { friendsRoutes } from './modules/friends/friends.routes';
 import { GroupsService } from './modules/groups/groups.service';
-import { MysqlGroupsStore } from './modules/groups/groups.store.mysql';
 import { groupsRoutes } from './modules/groups/groups.routes';
 import { Federation } from './modules/federation/federation.service';
 import { federationRoutes } from './modules/federation/federation.routes';
 import type { UploadStorage } from './modules/uploads/uploads.storage';
-import { DiskUploadStorage } from './modules/uploads/uploads.storage.disk';
-import { S3UploadStorage } from './modules/uploads/uploads.storage.s3';
-import { MysqlUploadStore } from './modules/uploads/uploads.store.mysql';
 import { UploadsService } from './modules/uploads/uploads.service';
 import { uploadsRoutes } from './modules/uploads/uploads.routes';
 
@@ -56,8 +45,14 @@ export interface Instance {
   config: Config;
   logger: Logger;
   metrics: Metrics;
+  /** The engines behind the ports (stores, short-lived keys, caches, the gateway's bus). */
+  engines: Engines;
+  /** The MySQL pool of the distributed engines (tests on MariaDB read stored rows through it). */
   mysql: Pool;
+  /** The Redis clients of the distributed engines. */
   redis: RedisClients;
+  /** The domain event bus (docs/events.md). */
+  events: DomainEventBus;
   app: Express;
   server: http.Server;
   url: string;
@@ -73,7 +68,7 @@ export interface Instance {
     uploads: UploadsService;
     uploadStorage: UploadStorage;
   };
-  /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`, `setPresenceAudience`. */
+  /** The WebSocket gateway: `delivery` and `frames` for the modules, `presence`. */
   gateway: Gateway;
   /** Server-to-server federation, when enabled. */
   federation: Federation | null;
@@ -81,34 +76,158 @@ export interface Instance {
   stop: () => Promise<void>;
 }
 
-/** Composition root: config → clients → stores → services → http + ws → lifecycle. */
+/**
+ * Composition root, in named phases: engines (clients and stores) → transports (the HTTP server, not yet
+ * listening, and the gateway on it) → services (constructor-only, with every dependency real) → event
+ * subscriptions → the Express app → listen, last: no request is answered before pushes can be delivered.
+ * Cycles between modules are broken by the domain events or by handing over one narrow function.
+ */
 export async function startInstance(
   config: Config,
   logger: Logger = createLogger({ level: config.log.level }),
 ): Promise<Instance> {
   const lifecycle = new Lifecycle(logger);
+  const engines = await initEngines(config, logger, lifecycle);
+  try {
+    const events: DomainEventBus = new EventBus<DomainEvents>(logger);
+    const metrics = new Metrics({ dbPool: engines.poolStats });
+    const transports = await initTransports(config, logger, engines, events, metrics);
+    const services = initServices(config, logger, engines, events, transports);
+    subscribeAll(events, {
+      cache: engines.socialCache,
+      messages: services.messages,
+      messageStore: engines.stores.messages,
+      social: services.socialPolicy,
+      delivery: transports.gateway.delivery,
+      messageDelivery: timedDelivery(transports.gateway.delivery, metrics.messageDelivery),
+      broadcast: timedBroadcast(transports.gateway.broadcaster, metrics.messageDelivery),
+      revocations: transports.gateway.revocations,
+      cutOff: transports.gateway.cutOff,
+      presence: transports.gateway.presence,
+      logger,
+    });
+    registerMessageFrames(transports.gateway.frames, services.messages);
+    const federation = await initFederation(config, logger, engines, metrics);
+    const app = initHttp(config, logger, engines, metrics, services, transports, federation);
+    await startServing(config, logger, lifecycle, services, transports);
+    const port = (transports.server.address() as AddressInfo).port;
+    const distributed = engines as Partial<DistributedEngines>;
+    return {
+      config,
+      logger,
+      metrics,
+      engines,
+      mysql: distributed.mysql as Pool,
+      redis: distributed.redis as RedisClients,
+      events,
+      app,
+      server: transports.server,
+      url: `http://127.0.0.1:${port}`,
+      lifecycle,
+      services: {
+        accounts: services.accounts,
+        tokens: services.tokens,
+        friends: services.friends,
+        groups: services.groups,
+        socialPolicy: services.socialPolicy,
+        messages: services.messages,
+        messageStore: engines.stores.messages,
+        uploads: services.uploads,
+        uploadStorage: engines.uploadStorage,
+      },
+      gateway: transports.gateway,
+      federation,
+      stop: () => lifecycle.stop(),
+    };
+  } catch (err) {
+    // Close what was opened (clients, the gateway's registration) so a failed start leaves nothing behind.
+    await lifecycle.stop().catch(() => undefined);
+    throw err;
+  }
+}
 
-  const mysql = await createMysqlPool(config.mysql.url, config.mysql.poolSize);
-  lifecycle.onStop(Phase.CloseClients, 'mysql', () => mysql.end());
-  const metrics = new Metrics({ dbPool: () => poolStats(mysql) });
-  await migrate(mysql, path.resolve(__dirname, '../sql'), logger);
+/** Phase 1: clients and the engines behind every port; closed last when the instance stops. */
+async function initEngines(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<Engines> {
+  const engines = await buildEngines(config, logger);
+  for (const hook of engines.closeHooks) lifecycle.onStop(Phase.CloseClients, hook.name, hook.close);
+  return engines;
+}
 
-  const redis = await createRedisClients(config.redis.url, config.redis.prefix, {
-    logger,
-    commandTimeoutMs: config.redis.commandTimeoutMs,
-  });
-  lifecycle.onStop(Phase.CloseClients, 'redis', () => closeRedisClients(redis));
+interface Transports {
+  server: http.Server;
+  gateway: Gateway;
+  tokens: TokenService;
+  statuses: AccountStatuses;
+  origins: ReturnType<typeof originCheck>;
+}
 
+/**
+ * Phase 2: the HTTP server (no handler, not listening) and the WebSocket gateway on it. The gateway needs
+ * the token check, so the tokens are made here, with the account check backed by the accounts store.
+ */
+async function initTransports(
+  config: Config,
+  logger: Logger,
+  engines: Engines,
+  events: DomainEventBus,
+  metrics: Metrics,
+): Promise<Transports> {
+  const { stores } = engines;
   // A configured secret wins; otherwise the deployment's own, made by the first instance that started.
   const jwtSecret =
-    config.auth.jwtSecret || (await sharedSecret(mysql, 'jwt', () => randomBytes(48).toString('base64url')));
-  const shortLived = new RedisShortLivedStore(redis.command, redis.keys);
-  const tokens = new TokenService(shortLived, jwtSecret, config.auth.tokenTtlSeconds);
+    config.auth.jwtSecret ||
+    (await engines.secrets.sharedSecret('jwt', () => randomBytes(48).toString('base64url')));
+  const statuses = new AccountStatuses(stores.accounts);
+  const tokens = new TokenService(engines.shortLived, jwtSecret, config.auth.tokenTtlSeconds, {
+    isActive: (userId) => statuses.isActive(userId),
+    events,
+  });
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000;
+  const origins = originCheck({ env: config.env, origins: config.cors.origins });
+  const gateway = new Gateway({
+    server,
+    ws: config.ws,
+    presenceTtlSeconds: config.presence.ttlSeconds,
+    tokens,
+    engine: engines.gateway,
+    requestIdOf,
+    choices: async (ids) => new Map((await stores.accounts.findByIds(ids)).map((u) => [u.id, u.presence])),
+    // A user's presence goes to their friends but those they block.
+    presenceAudience: (userId) => stores.friends.friendIds(userId, true),
+    optOuts: (ids) => stores.messages.mutedOf(WORLD_ID, ids),
+    inactiveAmong: (ids) => statuses.inactiveAmong(ids),
+    logger,
+    metrics,
+    allowOrigin: upgradeOriginCheck(origins),
+  });
+  return { server, gateway, tokens, statuses, origins };
+}
+
+interface Services {
+  accounts: AccountsService;
+  tokens: TokenService;
+  captcha: CaptchaService;
+  friends: FriendsService;
+  groups: GroupsService;
+  socialPolicy: CachedSocialPolicy;
+  messages: MessagesService;
+  uploads: UploadsService;
+}
+
+/** Phase 3: the services, each given every dependency at construction; they publish what happened. */
+function initServices(
+  config: Config,
+  logger: Logger,
+  engines: Engines,
+  events: DomainEventBus,
+  transports: Transports,
+): Services {
+  const { stores, shortLived, rateLimiter } = engines;
+  const { tokens, gateway } = transports;
   const captcha = new CaptchaService(shortLived, config.captcha.ttlSeconds, config.captcha.enabled);
-  const accountsStore = new MysqlAccountsStore(mysql);
-  const friendsStore = new MysqlFriendsStore(mysql);
   const accounts = new AccountsService({
-    store: accountsStore,
+    store: stores.accounts,
     tokens,
     captcha,
     loginFailures: new LoginFailures(
@@ -116,80 +235,46 @@ export async function startInstance(
       config.auth.loginFailuresBeforeCaptcha,
       config.auth.loginFailureWindowSeconds,
     ),
-    blocks: { blockersAmong: (viewerId, ids) => friendsStore.blockersAmong(viewerId, ids) },
+    blocks: { blockersAmong: (viewerId, ids) => stores.friends.blockersAmong(viewerId, ids) },
+    presence: gateway.presence,
+    statuses: transports.statuses,
+    events,
     logger,
   });
-  tokens.checkAccountsWith((userId) => accounts.isActive(userId));
-
-  const groupsStore = new MysqlGroupsStore(mysql);
-  const socialCache = new SocialCache(
-    new RedisGenerationCache(redis.command, redis.keys),
-    {
-      pairRelation: (low, high) => friendsStore.pairRelation(low, high),
-      groupSnapshot: (groupId) => groupsStore.groupSnapshot(groupId),
-      blockedIds: (userId) => friendsStore.blockedIds(userId),
-    },
-    logger,
-  );
-  const socialPolicy = new CachedSocialPolicy(socialCache);
-  // The gateway needs the HTTP server, so its delivery is plugged in once it exists (below).
-  const friends = new FriendsService({
-    store: friendsStore,
-    accounts,
-    cache: socialCache,
-    delivery: new NoopDelivery(),
-    logger,
-  });
+  const friends = new FriendsService({ store: stores.friends, accounts, events });
   const groups = new GroupsService({
-    store: groupsStore,
+    store: stores.groups,
     accounts,
     friends,
-    cache: socialCache,
-    delivery: new NoopDelivery(),
-    logger,
+    cache: engines.socialCache,
+    events,
     limits: config.groups,
   });
-
-  const healthChecks: HealthCheck[] = [
-    { name: 'mysql', check: async () => void (await mysql.query('SELECT 1')) },
-    { name: 'redis', check: async () => void (await redis.command.ping()) },
-  ];
-
-  const messageStore = await createMessageStore(config, mysql, lifecycle, healthChecks);
-  const uploadStorage = await createUploadStorage(config, lifecycle, healthChecks);
-  const uploads: UploadsService = new UploadsService({
-    store: new MysqlUploadStore(mysql),
-    storage: uploadStorage,
+  const socialPolicy = new CachedSocialPolicy(engines.socialCache);
+  // Read access to an upload follows read access to the messages that refer to it.
+  const messageAccess = new MessageAccess({
+    store: stores.messages,
+    social: socialPolicy,
+    worldEnabled: config.world.enabled,
+  });
+  const uploads = new UploadsService({
+    store: stores.uploads,
+    storage: engines.uploadStorage,
     tmpDir: path.resolve(config.dataDir, 'uploads', '.tmp'),
     limits: config.uploads,
-    rate: new RedisRateLimiter(redis.command, redis.keys, 'uploads', {
-      points: config.rateLimit.uploadsPerMinute,
-      seconds: 60,
-    }),
-    // Read access to an upload follows read access to the messages that refer to it.
-    access: {
-      canReadMessage: (userId: string, messageId: string): Promise<boolean> =>
-        messages.canReadMessage(userId, messageId),
-    },
+    rate: rateLimiter('uploads', config.rateLimit.uploadsPerMinute, 60),
+    access: messageAccess,
     publicBaseUrl: config.uploads.publicBaseUrl,
     orphanTtlSeconds: config.uploads.orphanTtlSeconds,
     logger,
   });
-  await uploads.init();
-  const sweep = setInterval(() => {
-    uploads.sweep().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
-  }, config.uploads.sweepIntervalSeconds * 1000);
-  sweep.unref();
-  lifecycle.onStop(Phase.StopAccepting, 'uploads-sweep', async () => clearInterval(sweep));
   const rl = config.rateLimit;
-  const limiter = (name: string, points: number, seconds: number) =>
-    new RedisRateLimiter(redis.command, redis.keys, name, { points, seconds });
-  const messages: MessagesService = new MessagesService({
-    store: messageStore,
+  const messages = new MessagesService({
+    store: stores.messages,
     users: {
       publicUsersByIds: (ids, viewerId) => accounts.publicUsersByIds(ids, viewerId),
       roleOf: async (id) => {
-        const user = await accountsStore.findById(id);
+        const user = await stores.accounts.findById(id);
         return user && user.status === 'active' ? user.role : null;
       },
     },
@@ -197,16 +282,47 @@ export async function startInstance(
     recallSeconds: config.messages.recallSeconds,
     worldEnabled: config.world.enabled,
     limits: {
-      messages: limiter('messages', rl.messagesPerSecond, 1),
+      messages: rateLimiter('messages', rl.messagesPerSecond, 1),
       // One event per interval: a single point that refills when the interval ends.
-      typing: limiter('typing', rl.typingIntervalSeconds > 0 ? 1 : 0, rl.typingIntervalSeconds),
+      typing: rateLimiter('typing', rl.typingIntervalSeconds > 0 ? 1 : 0, rl.typingIntervalSeconds),
     },
+    social: socialPolicy,
+    groups,
     uploads,
+    events,
   });
-  messages.setSocialPolicy(socialPolicy);
-  messages.setGroupDirectory(groups);
-  friends.setHooks(messages);
+  return { accounts, tokens, captcha, friends, groups, socialPolicy, messages, uploads };
+}
 
+/** Server-to-server federation, when enabled (its storage comes from the engines). */
+async function initFederation(
+  config: Config,
+  logger: Logger,
+  engines: Engines,
+  metrics: Metrics,
+): Promise<Federation | null> {
+  if (!config.federation.enabled) return null;
+  if (!engines.federation) throw new Error(`federation is not available in the ${engines.mode} mode`);
+  const { pool, shortLived } = engines.federation;
+  const federation = new Federation({ config: config.federation, pool, shortLived, logger, metrics });
+  await federation.start();
+  return federation;
+}
+
+/** Phase 4: the Express app with every route module, handed the server's requests. */
+function initHttp(
+  config: Config,
+  logger: Logger,
+  engines: Engines,
+  metrics: Metrics,
+  services: Services,
+  transports: Transports,
+  federation: Federation | null,
+): Express {
+  const { accounts, captcha, friends, groups, messages, uploads } = services;
+  const { tokens } = transports;
+  const rl = config.rateLimit;
+  const limiter = engines.rateLimiter;
   const modules: RouteModule[] = [
     accountsRoutes({
       accounts,
@@ -235,18 +351,43 @@ export async function startInstance(
     messagesRoutes({ messages, tokens }),
     uploadsRoutes({ uploads, tokens }),
   ];
+  if (federation) modules.push(federationRoutes(federation, config.federation.domain));
+  const app = buildApp({
+    config,
+    logger,
+    metrics,
+    healthChecks: engines.healthChecks,
+    modules,
+    origins: transports.origins,
+  });
+  transports.server.on('request', app);
+  return app;
+}
 
-  let federation: Federation | null = null;
-  if (config.federation.enabled) {
-    federation = new Federation({ config: config.federation, pool: mysql, shortLived, logger, metrics });
-    await federation.start();
-    modules.push(federationRoutes(federation, config.federation.domain));
-  }
+/**
+ * Phase 5: background work, the gateway (registered and subscribed, accepting upgrades), and listening,
+ * last; the stop hooks in the order the lifecycle runs them.
+ */
+async function startServing(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  services: Services,
+  transports: Transports,
+): Promise<void> {
+  const { uploads } = services;
+  const { server, gateway } = transports;
+  await uploads.init();
+  const sweep = setInterval(() => {
+    uploads.sweep().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
+  }, config.uploads.sweepIntervalSeconds * 1000);
+  sweep.unref();
+  lifecycle.onStop(Phase.StopAccepting, 'uploads-sweep', async () => clearInterval(sweep));
 
-  const origins = originCheck({ env: config.env, origins: config.cors.origins });
-  const app = buildApp({ config, logger, metrics, healthChecks, modules, origins });
-  const server = http.createServer(app);
-  server.keepAliveTimeout = 65_000;
+  await gateway.start();
+  lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
+  lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -254,102 +395,9 @@ export async function startInstance(
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-
-  const gateway = new Gateway({
-    server,
-    ws: config.ws,
-    presenceTtlSeconds: config.presence.ttlSeconds,
-    tokens,
-    engine: redisGatewayEngine(redis),
-    choices: async (ids) => new Map((await accountsStore.findByIds(ids)).map((u) => [u.id, u.presence])),
-    optOuts: (ids) => messageStore.mutedOf(WORLD_ID, ids),
-    inactiveAmong: (ids) => accounts.inactiveAmong(ids),
-    logger,
-    metrics,
-    allowOrigin: upgradeOriginCheck(origins),
-    requestIdOf,
-  });
-  await gateway.start();
-  tokens.setRevocationListener(gateway.revocations);
-  accounts.setPresence(gateway.presence, gateway.presence);
-  accounts.setCutOff(gateway.cutOff);
-  friends.setDelivery(gateway.delivery);
-  groups.setDelivery(gateway.delivery);
-  gateway.setPresenceAudience((userId) => friends.presenceAudience(userId));
-  messages.setDelivery(
-    timedDelivery(gateway.delivery, metrics.messageDelivery),
-    timedBroadcast(gateway.broadcaster, metrics.messageDelivery),
-  );
-  registerMessageFrames(gateway.frames, messages);
-  lifecycle.onStop(Phase.StopAccepting, 'gateway-accepting', () => gateway.stopAccepting());
-  lifecycle.onStop(Phase.CloseSockets, 'gateway', () => gateway.stop());
-
   lifecycle.onStop(Phase.DrainHttp, 'http', () => drainHttp(server, config.server.shutdownTimeoutMs));
-
-  logger.info({ port, workers: config.server.workers }, 'instance listening');
-  return {
-    config,
-    logger,
-    metrics,
-    mysql,
-    redis,
-    app,
-    server,
-    url,
-    lifecycle,
-    services: {
-      accounts,
-      tokens,
-      friends,
-      groups,
-      socialPolicy,
-      messages,
-      messageStore,
-      uploads,
-      uploadStorage,
-    },
-    gateway,
-    federation,
-    stop: () => lifecycle.stop(),
-  };
-}
-
-/** The message store: MongoDB when `mongodb.uri` is set (with its health check), MySQL otherwise. */
-async function createMessageStore(
-  config: Config,
-  mysql: Pool,
-  lifecycle: Lifecycle,
-  healthChecks: HealthCheck[],
-): Promise<MessageStore> {
-  if (!config.mongodb.uri) return new MysqlMessageStore(mysql);
-  const mongo = await createMongoConnection(config.mongodb.uri);
-  lifecycle.onStop(Phase.CloseClients, 'mongodb', () => closeMongoConnection(mongo));
-  healthChecks.push({ name: 'mongodb', check: async () => void (await mongo.db!.command({ ping: 1 })) });
-  const store = new MongoMessageStore(mongo);
-  await store.init();
-  return store;
-}
-
-/** Where uploaded bytes live: an S3-compatible bucket when `uploads.storage` is s3, DATA_DIR/uploads otherwise. */
-async function createUploadStorage(
-  config: Config,
-  lifecycle: Lifecycle,
-  healthChecks: HealthCheck[],
-): Promise<UploadStorage> {
-  let storage: UploadStorage;
-  if (config.uploads.storage === 's3') {
-    const s3 = new S3UploadStorage(config.uploads.s3);
-    lifecycle.onStop(Phase.CloseClients, 'uploads-s3', async () => s3.close());
-    storage = s3;
-  } else {
-    const disk = new DiskUploadStorage(path.resolve(config.dataDir, 'uploads'));
-    await disk.init();
-    storage = disk;
-  }
-  healthChecks.push({ name: 'uploads', check: () => storage.check() });
-  return storage;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, workers: config.server.workers, mode: config.mode }, 'instance listening');
 }
 
 /** Stops accepting, lets in-flight requests finish until the deadline, then cuts what is left. */

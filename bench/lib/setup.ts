@@ -90,6 +90,8 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
   const env: Record<string, string> = {
     NODE_ENV: 'development',
     MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    // Both URLs: the distributed mode (neither would start the embedded one).
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
     MYSQL_POOL_SIZE: String(num('pool', 10)),
     REDIS_PREFIX: prefix,
     CAPTCHA_ENABLED: 'false',

@@ -18,6 +18,10 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
+  if (config.mode !== 'distributed') {
+    process.stderr.write('federation keys live in MySQL: set MYSQL_URL and REDIS_URL\n');
+    return 1;
+  }
   const logger = createLogger({ level: 'warn' });
   const pool = await createMysqlPool(config.mysql.url, 1);
   try {

@@ -6,9 +6,18 @@ import { schema } from './schema';
 
 convict.addParser({ extension: ['yml', 'yaml'], parse: (text: string) => yaml.load(text) });
 
+/**
+ * How the instance keeps its data and reaches the others: `embedded` (neither MYSQL_URL nor REDIS_URL set)
+ * keeps everything in SQLite under `dataDir` in one process; `distributed` (both set) uses MySQL/MariaDB,
+ * Redis and optionally MongoDB, and runs as many workers and instances as wanted.
+ */
+export type RunningMode = 'embedded' | 'distributed';
+
 /** The validated, frozen settings (see schema.ts for what each key means). */
 export interface Config {
   env: 'production' | 'development' | 'test';
+  /** Derived from `mysql.url` and `redis.url`; not a setting of its own. */
+  mode: RunningMode;
   dataDir: string;
   server: {
     host: string;
@@ -116,19 +125,28 @@ export function loadConfig(
   try {
     if (present.length) cfg.loadFile(present);
     // set() rather than load(): convict lets the environment win over load(), but overrides come last.
-    for (const [key, value] of leaves(options.overrides ?? {})) cfg.set(key, value);
+    // `mode` is derived below, so a whole Config given back as overrides (a child process's) loads too.
+    const { mode: _derived, ...overrides } = options.overrides ?? {};
+    for (const [key, value] of leaves(overrides)) cfg.set(key, value);
     cfg.validate({ allowed: 'strict' });
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${withEnvName(firstLine((err as Error).message))}`);
   }
-  const props = cfg.getProperties();
+  const props = { ...cfg.getProperties(), mode: 'embedded' as RunningMode };
   const fail = (key: string, problem: string): never => {
     throw new ConfigError(`invalid configuration: ${withEnvName(`${key}: ${problem}`)}`);
   };
   if (props.env === 'production' && props.auth.jwtSecret && props.auth.jwtSecret.length < 32) {
     fail('auth.jwtSecret', 'must be at least 32 characters in production (or unset)');
   }
-  if (!/^\/?[A-Za-z0-9_]{0,64}$/.test(new URL(props.mysql.url).pathname)) {
+  props.mode = runningMode(props.mysql.url, props.redis.url);
+  if (props.mode === 'embedded' && props.server.workers > 1) {
+    fail(
+      'server.workers',
+      'must be 0 or 1 in embedded mode: one process owns the SQLite files and delivers pushes in memory (set MYSQL_URL and REDIS_URL for more workers)',
+    );
+  }
+  if (props.mysql.url && !/^\/?[A-Za-z0-9_]{0,64}$/.test(new URL(props.mysql.url).pathname)) {
     fail('mysql.url', 'the database name may contain only letters, digits and _');
   }
   if (props.rateLimit.registerPerMinute < 30) fail('rateLimit.registerPerMinute', 'must be at least 30');
@@ -145,6 +163,16 @@ export function loadConfig(
     fail('uploads.s3.bucket', 'must be set when uploads.storage is s3');
   }
   return deepFreeze(props);
+}
+
+/** Neither URL: embedded; both: distributed; only one: refused, naming the missing one. */
+function runningMode(mysqlUrl: string, redisUrl: string): RunningMode {
+  if (mysqlUrl && redisUrl) return 'distributed';
+  if (!mysqlUrl && !redisUrl) return 'embedded';
+  const [set, missing] = mysqlUrl ? ['MYSQL_URL', 'REDIS_URL'] : ['REDIS_URL', 'MYSQL_URL'];
+  throw new ConfigError(
+    `invalid configuration: ${missing} must be set too: ${set} alone is refused (set both for the distributed mode, neither for the embedded mode)`,
+  );
 }
 
 function leaves(obj: object, prefix = ''): Array<[string, unknown]> {

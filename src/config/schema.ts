@@ -55,18 +55,18 @@ convict.addFormat({
 });
 
 convict.addFormat({
-  name: 'url-with-scheme',
+  name: 'optional-url-with-scheme',
   validate(value: unknown, schema: convict.SchemaObj & { schemes?: string[] }) {
-    if (typeof value !== 'string') throw new Error('must be a URL');
+    if (value === '') return;
     let url: URL;
     try {
-      url = new URL(value);
+      url = new URL(String(value));
     } catch {
-      throw new Error('must be a URL');
+      throw new Error('must be a URL, or empty');
     }
     const schemes = schema.schemes ?? [];
     if (schemes.length && !schemes.includes(url.protocol.replace(/:$/, ''))) {
-      throw new Error(`must use one of the schemes ${schemes.join(', ')}`);
+      throw new Error(`must use one of the schemes ${schemes.join(', ')}, or be empty`);
     }
   },
 });
@@ -192,7 +192,7 @@ export const schema = {
     env: 'NODE_ENV',
   },
   dataDir: {
-    doc: 'Directory for local data (uploaded files and their temporary files); created when missing.',
+    doc: "Directory for local data (the embedded mode's SQLite files, uploaded files and their temporary files); created when missing.",
     format: 'nonempty-string',
     default: './data',
     env: 'DATA_DIR',
@@ -206,7 +206,7 @@ export const schema = {
       env: 'PORT',
     },
     workers: {
-      doc: 'Worker processes started by `npm start`; 0 means one per CPU core.',
+      doc: 'Worker processes started by `npm start`; 0 means one per CPU core (always one in embedded mode).',
       format: 'count',
       default: 0,
       env: 'SERVER_WORKERS',
@@ -239,10 +239,10 @@ export const schema = {
   },
   mysql: {
     url: {
-      doc: 'MySQL/MariaDB connection URL; the database is created when missing.',
-      format: 'url-with-scheme',
+      doc: 'MySQL/MariaDB connection URL (distributed mode, with REDIS_URL); the database is created when missing. Empty with REDIS_URL empty: embedded mode.',
+      format: 'optional-url-with-scheme',
       schemes: ['mysql'],
-      default: 'mysql://root@127.0.0.1:3306/jim',
+      default: '',
       env: 'MYSQL_URL',
       sensitive: true,
     },
@@ -255,10 +255,10 @@ export const schema = {
   },
   redis: {
     url: {
-      doc: 'Redis URL.',
-      format: 'url-with-scheme',
+      doc: 'Redis URL (distributed mode, with MYSQL_URL). Empty with MYSQL_URL empty: embedded mode.',
+      format: 'optional-url-with-scheme',
       schemes: ['redis', 'rediss'],
-      default: 'redis://127.0.0.1:6379/0',
+      default: '',
       env: 'REDIS_URL',
       sensitive: true,
     },

@@ -65,6 +65,8 @@ export interface GatewayDeps {
   engine: GatewayEngine;
   tokens: TokenVerifier;
   choices: PresenceChoices;
+  /** Who hears about a user's presence changes (their friends). */
+  presenceAudience: PresenceAudience;
   /** Which users opted out of broadcasts (muted the world channel). */
   optOuts: OptOutSource;
   /** Which of these users' accounts are no longer active (disabled, deleted or gone). */
@@ -87,7 +89,7 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
   readonly delivery: Delivery = this;
   readonly broadcaster: Broadcast = this;
   readonly frames: FrameRouter;
-  /** Closes the connections of revoked tokens, here and on the other instances (`TokenService.setRevocationListener`). */
+  /** Closes the connections of revoked tokens, here and on the other instances (on `TokenRevoked`, `SessionsRevoked`). */
   readonly revocations: RevocationListener = this;
   /** Closes the connections of deactivated accounts, here and on the other instances. */
   readonly cutOff: AccountCutOff = this;
@@ -120,6 +122,7 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
       registry: this.engine.registry,
       delivery: this,
       choices: deps.choices,
+      audience: deps.presenceAudience,
       logger: this.log,
     });
     this.io = new ConnectionIO({
@@ -204,11 +207,6 @@ export class Gateway implements Delivery, Broadcast, RevocationListener, Account
       await this.engine.broker.close();
       this.upgrades.close();
     }
-  }
-
-  /** Sets who hears about a user's presence changes (the friends module supplies it). */
-  setPresenceAudience(audience: PresenceAudience | null): void {
-    this.presence.setAudience(audience);
   }
 
   /** Open connections on this instance, of one user or in all. */

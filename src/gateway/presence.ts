@@ -20,6 +20,8 @@ export interface PresenceDeps {
   registry: Pick<ConnectionRegistry, 'online'>;
   delivery: Delivery;
   choices: PresenceChoices;
+  /** Who hears about a user's presence changes: their friends (backed by the friends store). */
+  audience: PresenceAudience;
   logger: Logger;
 }
 
@@ -28,13 +30,10 @@ export interface PresenceDeps {
  * audience the friends module supplies; invisible users never appear online to it.
  */
 export class PresenceService {
-  private audience: PresenceAudience | null = null;
+  private readonly audience: PresenceAudience;
 
-  constructor(private readonly deps: PresenceDeps) {}
-
-  /** Sets who hears about a user's presence changes (default: nobody). */
-  setAudience(audience: PresenceAudience | null): void {
-    this.audience = audience;
+  constructor(private readonly deps: PresenceDeps) {
+    this.audience = deps.audience;
   }
 
   /** The subset of `userIds` connected on any live instance. */
@@ -44,7 +43,6 @@ export class PresenceService {
 
   /** Announces a changed presence choice of a connected user (switching to invisible reads as going offline). */
   async presenceChosen(userId: string, presence: PresenceChoice): Promise<void> {
-    if (!this.audience) return;
     const online = await this.deps.registry.online([userId]);
     if (!online.has(userId)) return;
     await this.announce(
@@ -56,7 +54,6 @@ export class PresenceService {
 
   /** Called when the user's first connection anywhere opened. */
   cameOnline(userId: string): void {
-    if (!this.audience) return;
     this.announceAll([userId], true).catch((err: unknown) =>
       this.deps.logger.warn({ err, userId }, 'presence announcement failed'),
     );
@@ -64,7 +61,7 @@ export class PresenceService {
 
   /** Called when users' last connections anywhere closed (or their instance died). */
   wentOffline(userIds: string[]): void {
-    if (!this.audience || userIds.length === 0) return;
+    if (userIds.length === 0) return;
     this.announceAll(userIds, false).catch((err: unknown) =>
       this.deps.logger.warn({ err, users: userIds.length }, 'presence announcement failed'),
     );
@@ -72,7 +69,7 @@ export class PresenceService {
 
   /** Same as wentOffline, but waits (used at shutdown while the engine is still open). */
   async wentOfflineNow(userIds: string[]): Promise<void> {
-    if (!this.audience || userIds.length === 0) return;
+    if (userIds.length === 0) return;
     await this.announceAll(userIds, false);
   }
 
@@ -88,9 +85,7 @@ export class PresenceService {
   }
 
   private async announce(data: PresenceEventData): Promise<void> {
-    const audience = this.audience;
-    if (!audience) return;
-    const to = await audience(data.userId);
+    const to = await this.audience(data.userId);
     if (to.length === 0) return;
     const event: ServerEvent<PresenceEventData> = { type: 'presence', data };
     await this.deps.delivery.deliver(to, event);

@@ -24,12 +24,6 @@ export interface Delivery {
   deliver(userIds: readonly string[], event: ServerEvent, options?: DeliverOptions): Promise<void>;
 }
 
-/** A Delivery that drops every event; used only while no gateway is wired into the instance. */
-export class NoopDelivery implements Delivery {
-  /** Drops the event. */
-  async deliver(_userIds: readonly string[], _event: ServerEvent): Promise<void> {}
-}
-
 /** Delivers without letting a push failure undo a change that is already stored. */
 export async function pushSafely(
   delivery: Delivery,

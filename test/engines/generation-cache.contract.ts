@@ -4,7 +4,7 @@ import {
   type GroupSnapshot,
   type PairRelation,
   type SocialSources,
-} from '../../src/modules/social/social.cache';
+} from '../../src/modules/social-graph/social-graph.cache';
 import { uniqueKey, type EngineHandle } from './engine-handle';
 
 /** A source of truth the test controls; `during` runs while a fill is reading it. */

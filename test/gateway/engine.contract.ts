@@ -239,9 +239,9 @@ export function gatewayEngineContract(name: string, open: () => Promise<EngineBa
           registry: a.engine.registry,
           delivery: { deliver: async (to, event) => void sent.push({ to, event }) },
           choices: async (ids) => new Map(ids.map((id) => [id, 'busy' as const])),
+          audience: async (id) => (id === u ? [friend] : []),
           logger: createLogger({ level: 'silent' }),
         });
-        presence.setAudience(async (id) => (id === u ? [friend] : []));
         const first = (await a.engine.registry.connect(u, 5)) === 0;
         if (first) presence.cameOnline(u);
         if ((await b.engine.registry.connect(u, 5)) === 0) presence.cameOnline(u);

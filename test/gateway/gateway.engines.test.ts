@@ -101,6 +101,8 @@ describe.each(backends)('Gateway on the %s engine', (_name, openBackend) => {
   const choices = new Map<string, PresenceChoice>();
   const optedOut = new Set<string>();
   const inactive = new Set<string>();
+  // Who hears about a user's presence; each test that checks presence sets it.
+  let audience: (userId: string) => Promise<string[]> = async () => [];
   const instances: Array<{ gateway: Gateway; server: http.Server; url: string }> = [];
   const clients: TestClient[] = [];
   let a: (typeof instances)[number];
@@ -116,6 +118,7 @@ describe.each(backends)('Gateway on the %s engine', (_name, openBackend) => {
       engine: await backend.engine(),
       tokens,
       choices: async (ids) => new Map(ids.map((id) => [id, choices.get(id) ?? 'online'])),
+      presenceAudience: (userId) => audience(userId),
       optOuts: async (ids) => new Set(ids.filter((id) => optedOut.has(id))),
       inactiveAmong: async (ids) => new Set(ids.filter((id) => inactive.has(id))),
       logger: createLogger({ level: 'silent' }),
@@ -149,8 +152,7 @@ describe.each(backends)('Gateway on the %s engine', (_name, openBackend) => {
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
-    a.gateway.setPresenceAudience(null);
-    b.gateway.setPresenceAudience(null);
+    audience = async () => [];
   });
   afterAll(async () => {
     for (const { gateway, server } of instances) {
@@ -204,7 +206,7 @@ describe.each(backends)('Gateway on the %s engine', (_name, openBackend) => {
 
   it('shows a user online through either instance and announces the first and last connection once', async () => {
     const [u, friend] = [user(), user()];
-    for (const g of [a, b]) g.gateway.setPresenceAudience(async (id) => (id === u.id ? [friend.id] : []));
+    audience = async (id) => (id === u.id ? [friend.id] : []);
     const f = await open(b, friend.token);
     const onA = await open(a, u.token);
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: true, presence: 'online' });
@@ -222,7 +224,7 @@ describe.each(backends)('Gateway on the %s engine', (_name, openBackend) => {
   it('hides an invisible user: no presence events, offline to everyone', async () => {
     const [u, friend] = [user(), user()];
     choices.set(u.id, 'invisible');
-    for (const g of [a, b]) g.gateway.setPresenceAudience(async (id) => (id === u.id ? [friend.id] : []));
+    audience = async (id) => (id === u.id ? [friend.id] : []);
     const f = await open(b, friend.token);
     const c = await open(a, u.token);
     await c.close();

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { createLogger } from '../../src/shared/logger';
 import { jwtSecretOf, login, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { befriend } from '../social/social.helpers';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
@@ -310,8 +311,6 @@ describe('WebSocket gateway /ws', () => {
   });
 
   describe('presence', () => {
-    afterEach(() => app.instance.gateway.setPresenceAudience(null));
-
     it('shows online in GET /api/v1/users/{id} while any device is connected', async () => {
       const u = await registerUser(app);
       const viewer = await registerUser(app);
@@ -329,10 +328,10 @@ describe('WebSocket gateway /ws', () => {
       await eventually(async () => (await get()).online === false);
     });
 
-    it('sends presence events to the audience on change; invisible users look offline', async () => {
+    it('sends presence events to friends on change; invisible users look offline', async () => {
       const u = await registerUser(app);
       const friend = await registerUser(app);
-      app.instance.gateway.setPresenceAudience(async (id) => (id === u.id ? [friend.id] : []));
+      await befriend(app, u, friend);
       const f = await open(friend.token);
       await f.next('ready');
       const a = await open(u.token);

@@ -4,6 +4,7 @@ import { parseMysqlUrl } from '../../src/infra/mysql';
 import { login, registerUser, testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { eventually, TestClient } from './ws-client';
+import { befriend } from '../social/social.helpers';
 import { validatedRequest } from '../helpers/openapi';
 
 /** One instance's API, for the shared test helpers. */
@@ -77,21 +78,20 @@ describe('WebSocket gateway across server processes', () => {
   it('sends presence events across instances', async () => {
     const u = await registerUser(api(a.url));
     const friend = await registerUser(api(a.url));
-    await Promise.all([a.setAudience([friend.id]), b.setAudience([friend.id])]);
+    await befriend(api(a.url), u, friend);
     const f = await open(a.url, friend.token);
     const c = await open(b.url, u.token);
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: true, presence: 'online' });
     await c.close();
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
-    await Promise.all([a.setAudience([]), b.setAudience([])]);
   });
 
   it("takes a SIGKILLed instance's users offline within the presence TTL", async () => {
     const doomed = await spawnInstance(config);
     const u = await registerUser(api(a.url));
     const friend = await registerUser(api(a.url));
-    // Whichever survivor sweeps the dead instance announces it, so every instance gets the audience.
-    await Promise.all([a, b, doomed].map((p) => p.setAudience([friend.id])));
+    // Whichever survivor sweeps the dead instance announces it to the friends.
+    await befriend(api(a.url), u, friend);
     const f = await open(a.url, friend.token);
     const c = await TestClient.connect(doomed.url, u.token);
     await c.next('ready');
@@ -109,7 +109,6 @@ describe('WebSocket gateway across server processes', () => {
     // the audience.
     expect((await f.next('presence')).data).toEqual({ userId: u.id, online: false, presence: 'offline' });
     expect(Date.now() - killedAt).toBeLessThanOrEqual(ttlMs + ttlMs / 3 + 3000);
-    await Promise.all([a.setAudience([]), b.setAudience([])]);
   });
 
   it('closes the connections of a token logged out through one instance on the other, leaving other tokens open', async () => {

@@ -1,5 +1,5 @@
 // Child-process entry: boots one real instance from the JSON config in JIM_INSTANCE_CONFIG and reports
-// its url to the parent over IPC; answers {deliver} and {audience} commands; 'stop' or SIGTERM stops it gracefully.
+// its url to the parent over IPC; answers {deliver} commands; 'stop' or SIGTERM stops it gracefully.
 import { loadConfig, type Config, type DeepPartial } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance } from '../../src/server';
@@ -20,16 +20,8 @@ async function main(): Promise<void> {
   };
   process.on('message', (msg: unknown) => {
     if (msg === 'stop') return stop();
-    const cmd = msg as {
-      deliver?: { userIds: string[]; event: ServerEvent };
-      audience?: string[];
-      seq: number;
-    };
-    if (cmd.audience) {
-      const audience = cmd.audience;
-      instance.gateway.setPresenceAudience(async (userId) => audience.filter((id) => id !== userId));
-      process.send?.({ seq: cmd.seq });
-    } else if (cmd.deliver) {
+    const cmd = msg as { deliver?: { userIds: string[]; event: ServerEvent }; seq: number };
+    if (cmd.deliver) {
       instance.gateway
         .deliver(cmd.deliver.userIds, cmd.deliver.event)
         .then(() => process.send?.({ seq: cmd.seq }))

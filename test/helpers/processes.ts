@@ -21,8 +21,6 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** Calls `gateway.deliver` inside the process. */
   deliver(userIds: string[], event: ServerEvent): Promise<void>;
-  /** Makes presence events of any user go to these users. */
-  setAudience(userIds: string[]): Promise<void>;
 }
 
 let seq = 0;
@@ -79,7 +77,6 @@ export function spawnInstance(config: Config): Promise<ServerProcess> {
           await exited;
         },
         deliver: (userIds, event) => command(child, { deliver: { userIds, event } }),
-        setAudience: (userIds) => command(child, { audience: userIds }),
       });
     });
   });

@@ -525,14 +525,15 @@ describe('accounts (captcha off)', () => {
   });
 
   describe('GET /api/v1/users/:userId', () => {
-    type PresenceDeps = Pick<AccountsDeps, 'presence' | 'presenceListener'>;
-    let saved: PresenceDeps;
+    // The presence the gateway reports; a test swaps it for one that reports everyone online.
+    const presenceDeps = () =>
+      (app.instance.services.accounts as unknown as { deps: Pick<AccountsDeps, 'presence'> }).deps;
+    let saved: AccountsDeps['presence'];
     beforeEach(() => {
-      const deps = (app.instance.services.accounts as unknown as { deps: PresenceDeps }).deps;
-      saved = { presence: deps.presence, presenceListener: deps.presenceListener };
+      saved = presenceDeps().presence;
     });
     afterEach(() => {
-      if (saved.presence) app.instance.services.accounts.setPresence(saved.presence, saved.presenceListener);
+      presenceDeps().presence = saved;
     });
 
     it('answers the public profile without private fields', async () => {
@@ -559,10 +560,7 @@ describe('accounts (captcha off)', () => {
       await app.http.patch('/api/v1/users/me').set(bearer(busy.token)).send({ presence: 'busy' });
       await app.http.patch('/api/v1/users/me').set(bearer(hidden.token)).send({ presence: 'invisible' });
       // Everyone has a live connection, as the gateway would report it.
-      app.instance.services.accounts.setPresence(
-        { onlineUserIds: async (ids) => new Set(ids) },
-        saved.presenceListener,
-      );
+      presenceDeps().presence = { onlineUserIds: async (ids) => new Set(ids) };
 
       const seenBusy = await app.http.get(`/api/v1/users/${busy.id}`).set(bearer(viewer.token));
       expect(seenBusy.body).toMatchObject({ presence: 'busy', online: true });

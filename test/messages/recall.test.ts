@@ -63,6 +63,9 @@ describe('recall follows the group roles and the recall window', () => {
       recallSeconds: RECALL_SECONDS,
       worldEnabled: true,
       social: s.socialPolicy,
+      groups: s.groups,
+      uploads: s.uploads,
+      events: app.instance.events,
       now: () => now,
       limits: { messages: NO_LIMIT, typing: NO_LIMIT },
     });

@@ -12,11 +12,21 @@ const port = Number(process.argv[3] || 3999);
 const base = `http://127.0.0.1:${port}`;
 
 function startServer() {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), CAPTCHA_ENABLED: 'false', LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    CAPTCHA_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+  };
   delete env.MYSQL_URL;
   delete env.REDIS_URL;
   delete env.MONGODB_URI;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -58,10 +68,11 @@ function socket(token) {
   ws.on('message', (raw) => {
     const frame = JSON.parse(raw.toString());
     events.push(frame);
-    for (const w of [...waiters]) if (w.match(frame)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(frame);
-    }
+    for (const w of [...waiters])
+      if (w.match(frame)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(frame);
+      }
   });
   const next = (match, what) =>
     new Promise((resolve, reject) => {
@@ -78,13 +89,19 @@ async function main() {
   let server = startServer();
   const ready = await waitReady(server);
   result.readyz = ready;
-  const alice = await api('POST', '/api/v1/auth/register', null, { username: 'alice', password: 'Passw0rd!x' });
+  const alice = await api('POST', '/api/v1/auth/register', null, {
+    username: 'alice',
+    password: 'Passw0rd!x',
+  });
   const bob = await api('POST', '/api/v1/auth/register', null, { username: 'bob', password: 'Passw0rd!x' });
   const a = socket(alice.token);
   const b = socket(bob.token);
   await a.next((f) => f.type === 'ready', 'ready (alice)');
   await b.next((f) => f.type === 'ready', 'ready (bob)');
-  const request = await api('POST', '/api/v1/friend-requests', alice.token, { userId: bob.user.id, message: 'hi' });
+  const request = await api('POST', '/api/v1/friend-requests', alice.token, {
+    userId: bob.user.id,
+    message: 'hi',
+  });
   await b.next((f) => f.type === 'friend.request', 'friend.request push');
   await api('POST', `/api/v1/friend-requests/${request.id}/accept`, bob.token, {});
   await a.next((f) => f.type === 'friend.accepted', 'friend.accepted push');
@@ -92,15 +109,29 @@ async function main() {
   const cid = `p:${low[0]}:${low[1]}`;
   const sent = [];
   for (let i = 0; i < 3; i++) {
-    const m = await api('POST', '/api/v1/messages', alice.token, { conversationId: cid, type: 'text', content: { text: `hello ${i}` }, clientMsgId: `hello-${i}` });
+    const m = await api('POST', '/api/v1/messages', alice.token, {
+      conversationId: cid,
+      type: 'text',
+      content: { text: `hello ${i}` },
+      clientMsgId: `hello-${i}`,
+    });
     sent.push(m.id);
     await b.next((f) => f.type === 'message' && f.data.id === m.id, `push of message ${i} to bob`);
   }
   // One over the WebSocket too, acknowledged and pushed to the other side.
-  b.ws.send(JSON.stringify({ type: 'send', id: 'w1', data: { conversationId: cid, type: 'text', content: { text: 'reply' }, clientMsgId: 'reply-1' } }));
+  b.ws.send(
+    JSON.stringify({
+      type: 'send',
+      id: 'w1',
+      data: { conversationId: cid, type: 'text', content: { text: 'reply' }, clientMsgId: 'reply-1' },
+    }),
+  );
   const ack = await b.next((f) => f.type === 'ack' && f.data.id === 'w1', 'ack of the WS send');
   sent.push(ack.data.message.id);
-  await a.next((f) => f.type === 'message' && f.data.id === ack.data.message.id, 'push of the reply to alice');
+  await a.next(
+    (f) => f.type === 'message' && f.data.id === ack.data.message.id,
+    'push of the reply to alice',
+  );
   result.pushed = sent.length;
   a.ws.close();
   b.ws.close();
@@ -110,7 +141,11 @@ async function main() {
   server = startServer();
   await waitReady(server);
   const login = await api('POST', '/api/v1/auth/login', null, { username: 'alice', password: 'Passw0rd!x' });
-  const history = await api('GET', `/api/v1/conversations/${encodeURIComponent(cid)}/messages?limit=50`, login.token);
+  const history = await api(
+    'GET',
+    `/api/v1/conversations/${encodeURIComponent(cid)}/messages?limit=50`,
+    login.token,
+  );
   const friends = await api('GET', '/api/v1/friends', login.token);
   result.historyIds = history.items.map((m) => m.id);
   result.sentIds = sent;

@@ -14,7 +14,8 @@ function canIsolateNetwork(): boolean {
 
 const isolated = canIsolateNetwork();
 if (!isolated) {
-  const line = 'skipped test/process/embedded.process.test.ts: needs root and unshare -n (a network namespace)';
+  const line =
+    'skipped test/process/embedded.process.test.ts: needs root and unshare -n (a network namespace)';
   if (process.env.JIM_TEST_REQUIRE_ALL === '1') throw new Error(line);
   console.log(line);
 }
@@ -24,7 +25,10 @@ if (!isolated) {
 
   beforeAll(() => {
     // The built server, as `npm start` runs it.
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jim-embedded-'));
   }, 180_000);
 
@@ -37,7 +41,12 @@ if (!isolated) {
     const run = spawnSync(
       'unshare',
       ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" "${SCENARIO}" "${dataDir}" 3999`],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, MYSQL_URL: '', REDIS_URL: '' } },
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, MYSQL_URL: '', REDIS_URL: '' },
+      },
     );
     if (run.status !== 0) throw new Error(`scenario failed (${run.status}): ${run.stderr}\n${run.stdout}`);
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as {

@@ -4,7 +4,6 @@ import type { GroupsStore } from '../../src/modules/groups/groups.store';
 import { MysqlGroupsStore } from '../../src/modules/groups/groups.store.mysql';
 import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql';
 import { SocialCache } from '../../src/modules/social-graph/social-graph.cache';
-import { NoopDelivery } from '../../src/shared/push';
 import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
 import { bearer, befriend, createGroup, users, type User } from './social.helpers';
 
@@ -84,8 +83,7 @@ describe('a group always has exactly one owner, and the owner is a member', () =
       accounts: app.instance.services.accounts,
       friends: app.instance.services.friends,
       cache,
-      delivery: new NoopDelivery(),
-      logger: app.instance.logger,
+      events: app.instance.events,
       limits: app.instance.config.groups,
     });
   };

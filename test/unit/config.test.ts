@@ -4,6 +4,9 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 import { schema } from '../../src/config/schema';
 
+/** Both URLs: the distributed mode, where every setting may take any valid value. */
+const DISTRIBUTED = { MYSQL_URL: 'mysql://root@127.0.0.1:3306/jim', REDIS_URL: 'redis://127.0.0.1:6379/0' };
+
 /** Loads the config with only these environment variables set. */
 const load = (env: Record<string, string>) => loadConfig({ env });
 
@@ -30,9 +33,11 @@ describe('loadConfig', () => {
     const c = load({});
     expect(c).toMatchObject({
       env: 'development',
+      mode: 'embedded',
+      dataDir: './data',
       server: { port: 3000, workers: 0 },
-      mysql: { url: 'mysql://root@127.0.0.1:3306/jim' },
-      redis: { url: 'redis://127.0.0.1:6379/0', prefix: 'jim:' },
+      mysql: { url: '' },
+      redis: { url: '', prefix: 'jim:' },
       mongodb: { uri: '' },
       captcha: { enabled: true, ttlSeconds: 120 },
       log: { level: 'info' },
@@ -80,7 +85,7 @@ describe('loadConfig', () => {
     ['a log level', 'LOG_LEVEL', 'warn', (c: ReturnType<typeof load>) => c.log.level, 'warn'],
     ['a port', 'PORT', '0', (c: ReturnType<typeof load>) => c.server.port, 0],
   ])('overrides %s from the environment (%s)', (_kind, name, value, read, expected) => {
-    expect(read(load({ [name]: value }))).toEqual(expected);
+    expect(read(load({ ...DISTRIBUTED, [name]: value }))).toEqual(expected);
   });
 
   it('gives every key an environment variable, each name used once', () => {
@@ -115,7 +120,7 @@ describe('loadConfig', () => {
     ['NODE_ENV', 'staging', 'env'],
     ['RATE_LIMIT_REGISTER_PER_MINUTE', '10', 'rateLimit.registerPerMinute'],
   ])('refuses %s=%j with a one-line ConfigError naming the key', (name, value, key) => {
-    const err = errorFor({ [name]: value });
+    const err = errorFor({ ...DISTRIBUTED, [name]: value });
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).not.toContain('\n');
     expect(err.message).toContain(`${key} (${name})`);
@@ -129,6 +134,51 @@ describe('loadConfig', () => {
     for (const env of envs) {
       expect(errorFor(env).message).not.toContain('hunter22');
     }
+  });
+
+  describe('running mode', () => {
+    it('is embedded with neither MYSQL_URL nor REDIS_URL, keeping data under DATA_DIR', () => {
+      expect(load({ DATA_DIR: '/var/lib/jim' })).toMatchObject({
+        mode: 'embedded',
+        dataDir: '/var/lib/jim',
+        mysql: { url: '' },
+        redis: { url: '' },
+      });
+    });
+
+    it('is distributed with both', () => {
+      expect(load(DISTRIBUTED)).toMatchObject({ mode: 'distributed', mysql: { url: DISTRIBUTED.MYSQL_URL } });
+    });
+
+    it.each([
+      ['MYSQL_URL', 'REDIS_URL'],
+      ['REDIS_URL', 'MYSQL_URL'],
+    ])('refuses %s alone with one line naming %s', (set, missing) => {
+      const err = errorFor({ [set]: DISTRIBUTED[set as keyof typeof DISTRIBUTED] });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).not.toContain('\n');
+      expect(err.message).toMatch(new RegExp(`^invalid configuration: ${missing} must be set too`));
+      expect(err.message).toContain(`${set} alone`);
+    });
+
+    it('refuses SERVER_WORKERS above 1 in embedded mode with one line saying why', () => {
+      const err = errorFor({ SERVER_WORKERS: '2' });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).not.toContain('\n');
+      expect(err.message).toContain('server.workers (SERVER_WORKERS)');
+      expect(err.message).toContain('embedded mode: one process owns the SQLite files');
+    });
+
+    it('takes SERVER_WORKERS 0 or 1 in embedded mode, and any count in distributed mode', () => {
+      expect(load({ SERVER_WORKERS: '1' }).server.workers).toBe(1);
+      expect(load({ SERVER_WORKERS: '0' }).server.workers).toBe(0);
+      expect(load({ ...DISTRIBUTED, SERVER_WORKERS: '8' }).server.workers).toBe(8);
+    });
+
+    it("loads a whole config given back as overrides (a child process gets its parent's)", () => {
+      const parent = load(DISTRIBUTED);
+      expect(loadConfig({ env: {}, overrides: parent })).toEqual(parent);
+    });
   });
 
   describe('in production', () => {
@@ -159,13 +209,13 @@ describe('loadConfig', () => {
         path.join(dir, 'test.yaml'),
         'server:\n  port: 4000\n  workers: 2\nlog:\n  level: warn\n',
       );
-      const fromFile = loadConfig({ dir, env: { NODE_ENV: 'test' } });
+      const fromFile = loadConfig({ dir, env: { ...DISTRIBUTED, NODE_ENV: 'test' } });
       expect(fromFile.server).toMatchObject({ port: 4000, workers: 2 });
-      const fromEnv = loadConfig({ dir, env: { NODE_ENV: 'test', PORT: '5000' } });
+      const fromEnv = loadConfig({ dir, env: { ...DISTRIBUTED, NODE_ENV: 'test', PORT: '5000' } });
       expect(fromEnv.server).toMatchObject({ port: 5000, workers: 2 });
       const fromOverride = loadConfig({
         dir,
-        env: { NODE_ENV: 'test', PORT: '5000' },
+        env: { ...DISTRIBUTED, NODE_ENV: 'test', PORT: '5000' },
         overrides: { server: { port: 0 } },
       });
       expect(fromOverride.server.port).toBe(0);

@@ -7,6 +7,7 @@ import {
 } from '../../shared/errors';
 import { Coalescer } from '../../shared/coalesce';
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
+import type { EventPublisher } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
 import { codePointLength } from '../../shared/text';
 import { ID_RE } from '../../shared/validators';
@@ -18,24 +19,25 @@ import type {
   UserRecord,
   UserStatus,
 } from './accounts.store';
+import type { AccountsEvents } from './accounts.events';
 import type { CaptchaService } from './captcha.service';
 import type { LoginFailures } from './login-throttle';
 import { burnPasswordCheck, hashPassword, isStrongPassword, verifyPassword } from './passwords';
 import type { TokenClaims, TokenService } from './tokens';
 
-/** Tells which users have a live connection somewhere (supplied by the gateway). */
+/** Tells which users have a live connection somewhere (the gateway's presence). */
 export interface PresenceReader {
   onlineUserIds(userIds: string[]): Promise<Set<string>>;
 }
 
-/** Told when a user's chosen presence changes, so friends can be notified (supplied by the gateway). */
+/** Told when a user's chosen presence changes, so friends can be notified (the gateway, on `ProfileChanged`). */
 export interface PresenceChangeListener {
   presenceChosen(userId: string, presence: PresenceChoice): Promise<void>;
 }
 
 /**
  * Ends what an account that is no longer active still holds open: its WebSocket connections, on every
- * instance (supplied by the gateway). Its tokens are refused from then on by `TokenService.verify`.
+ * instance (the gateway, on `AccountDisabled`). Its tokens are refused from then on by `TokenService.verify`.
  */
 export interface AccountCutOff {
   accountDeactivated(userId: string): Promise<void>;
@@ -77,38 +79,46 @@ export interface AccountsDeps {
   captcha: CaptchaService;
   loginFailures: LoginFailures;
   blocks: BlockReader;
+  presence: PresenceReader;
+  /** Whether an account is active, shared with the token check so concurrent asks share one query. */
+  statuses: AccountStatuses;
+  events: EventPublisher<AccountsEvents>;
   logger: Logger;
-  presence?: PresenceReader;
-  presenceListener?: PresenceChangeListener;
-  cutOff?: AccountCutOff;
+}
+
+/** Whether accounts are still active; concurrent asks for the same users share one query. */
+export class AccountStatuses {
+  // Every authenticated request asks whether its account is still active.
+  private readonly statuses: Coalescer<string, UserStatus>;
+
+  constructor(private readonly store: Pick<AccountsStore, 'findByIds'>) {
+    this.statuses = new Coalescer(
+      async (ids) => new Map((await store.findByIds(ids)).map((u) => [u.id, u.status])),
+    );
+  }
+
+  /** True while the account may sign in and act (neither disabled nor deleted). */
+  isActive(userId: string): Promise<boolean> {
+    return this.statuses.get(userId).then((status) => status === 'active');
+  }
+
+  /** Of these users, those whose account is no longer active (disabled, deleted or gone); one query. */
+  async inactiveAmong(userIds: string[]): Promise<Set<string>> {
+    const active = new Set(
+      (await this.store.findByIds(userIds)).filter((u) => u.status === 'active').map((u) => u.id),
+    );
+    return new Set(userIds.filter((id) => !active.has(id)));
+  }
 }
 
 /** Registration, login, tokens and profiles. */
 export class AccountsService {
-  // Every authenticated request asks whether its account is still active: concurrent asks share one query.
-  private readonly statuses: Coalescer<string, UserStatus>;
-
-  constructor(private readonly deps: AccountsDeps) {
-    this.statuses = new Coalescer(
-      async (ids) => new Map((await deps.store.findByIds(ids)).map((u) => [u.id, u.status])),
-    );
-  }
-
-  /** Lets the gateway plug in presence once it exists. */
-  setPresence(reader: PresenceReader, listener?: PresenceChangeListener): void {
-    this.deps.presence = reader;
-    this.deps.presenceListener = listener;
-  }
-
-  /** Lets the gateway plug in the cut-off of deactivated accounts once it exists. */
-  setCutOff(cutOff: AccountCutOff): void {
-    this.deps.cutOff = cutOff;
-  }
+  constructor(private readonly deps: AccountsDeps) {}
 
   /**
    * Sets an account's status (administrators only, not their own). Leaving `active` cuts the account off at
-   * once: its REST calls get 401 from the next request on, and its WebSocket connections are closed with
-   * 4003 on every instance before this returns.
+   * once: its REST calls get 401 from the next request on, and `AccountDisabled` is published (the gateway
+   * closes its WebSocket connections with 4003 on every instance) before this returns.
    */
   async setStatus(adminId: string, userId: string, status: UserStatus): Promise<void> {
     const admin = await this.deps.store.findById(adminId);
@@ -125,7 +135,7 @@ export class AccountsService {
     if (user.status === status) return;
     await this.deps.store.setStatus(userId, status);
     this.deps.logger.info({ userId, status, adminId }, 'account status changed');
-    if (status !== 'active') await this.deps.cutOff?.accountDeactivated(userId);
+    if (status !== 'active') await this.deps.events.publish('AccountDisabled', { userId, status, adminId });
   }
 
   /** Creates an account after checking the captcha; returns a session. */
@@ -156,6 +166,7 @@ export class AccountsService {
       birthDate: input.birthDate ?? null,
     });
     this.deps.logger.info({ userId: user.id }, 'user registered');
+    await this.deps.events.publish('UserRegistered', { userId: user.id });
     return this.startSession(user);
   }
 
@@ -194,16 +205,8 @@ export class AccountsService {
   }
 
   /** True while the account may sign in and act (neither disabled nor deleted). */
-  async isActive(userId: string): Promise<boolean> {
-    return (await this.statuses.get(userId)) === 'active';
-  }
-
-  /** Of these users, those whose account is no longer active (disabled, deleted or gone); one query. */
-  async inactiveAmong(userIds: string[]): Promise<Set<string>> {
-    const active = new Set(
-      (await this.deps.store.findByIds(userIds)).filter((u) => u.status === 'active').map((u) => u.id),
-    );
-    return new Set(userIds.filter((id) => !active.has(id)));
+  isActive(userId: string): Promise<boolean> {
+    return this.deps.statuses.isActive(userId);
   }
 
   /** Revokes the token the caller used. */
@@ -224,9 +227,12 @@ export class AccountsService {
     if (!before || before.status !== 'active') throw new UnauthenticatedError('Account is no longer active');
     const user = await this.deps.store.updateProfile(userId, changes);
     if (!user) throw new UnauthenticatedError('Account is no longer active');
-    if (changes.presence && changes.presence !== before.presence && this.deps.presenceListener) {
-      await this.deps.presenceListener.presenceChosen(userId, changes.presence);
-    }
+    await this.deps.events.publish('ProfileChanged', {
+      userId,
+      fields: (Object.keys(changes) as Array<keyof ProfileChanges>).filter((k) => changes[k] !== undefined),
+      presence: user.presence,
+      previousPresence: before.presence,
+    });
     return this.toPrivate(user);
   }
 
@@ -304,10 +310,7 @@ export class AccountsService {
       const blockers = await this.deps.blocks.blockersAmong(viewerId, visible);
       if (blockers.size) visible = visible.filter((id) => !blockers.has(id));
     }
-    const online =
-      visible.length && this.deps.presence
-        ? await this.deps.presence.onlineUserIds(visible)
-        : new Set<string>();
+    const online = visible.length ? await this.deps.presence.onlineUserIds(visible) : new Set<string>();
     return users.map((u) => {
       const isOnline = online.has(u.id);
       return { ...baseFields(u), presence: isOnline ? u.presence : 'offline', online: isOnline };
@@ -322,9 +325,7 @@ export class AccountsService {
   }
 
   private async toPrivate(user: UserRecord): Promise<PrivateUser> {
-    const online = this.deps.presence
-      ? (await this.deps.presence.onlineUserIds([user.id])).has(user.id)
-      : false;
+    const online = (await this.deps.presence.onlineUserIds([user.id])).has(user.id);
     return {
       ...baseFields(user),
       presence: user.presence,

@@ -3,6 +3,8 @@ import jwt from 'jsonwebtoken';
 import type { ShortLivedStore } from '../../shared/short-lived';
 import { randomToken } from '../../shared/ids';
 import { UnauthenticatedError } from '../../shared/errors';
+import type { EventPublisher } from '../../shared/events';
+import type { AccountsEvents } from './accounts.events';
 
 /** What a valid token says. */
 export interface TokenClaims {
@@ -18,9 +20,9 @@ export interface TokenClaims {
 export type AccountCheck = (userId: string) => Promise<boolean>;
 
 /**
- * Told about every revocation, after it is stored, so that sessions that outlive a single request (the
- * WebSocket connections holding the token) end too. A rejection fails the revoking request; the gateway
- * does not reject when Redis fails to route the revocation, but routes it again once Redis answers.
+ * Told about every revocation (on `TokenRevoked` and `SessionsRevoked`), after it is stored, so that sessions
+ * that outlive a single request (the WebSocket connections holding the token) end too. The gateway does not
+ * reject when Redis fails to route the revocation, but routes it again once Redis answers.
  */
 export interface RevocationListener {
   /** The token `jti` of `userId` was revoked (logout). */
@@ -40,10 +42,16 @@ export function revokedBy(rb: RevokeBefore, jti: string, issuedAt: number): bool
   return issuedAt <= rb.before && jti !== rb.keep;
 }
 
+/** What the token service is wired with besides its storage and secret. */
+export interface TokenWiring {
+  /** Refuses the tokens of accounts it refuses (disabled or deleted); backed by the accounts store. */
+  isActive: AccountCheck;
+  /** Told about every revocation after it is stored (`TokenRevoked`, `SessionsRevoked`). */
+  events: EventPublisher<Pick<AccountsEvents, 'TokenRevoked' | 'SessionsRevoked'>>;
+}
+
 /** Issues, verifies and revokes access tokens (JWT with a jti; revocations are short-lived keys). */
 export class TokenService {
-  private accountCheck: AccountCheck | null = null;
-  private revocationListener: RevocationListener | null = null;
   // Given a string, jsonwebtoken first tries to parse it as a PEM key on every call and builds a secret key
   // from it only after that throws; a KeyObject made once skips both.
   private readonly key: KeyObject;
@@ -52,18 +60,9 @@ export class TokenService {
     private readonly revocations: ShortLivedStore,
     secret: string,
     private readonly ttlSeconds: number,
+    private readonly wiring: TokenWiring,
   ) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
-  }
-
-  /** Makes verify() also refuse the tokens of accounts that `check` refuses (disabled or deleted). */
-  checkAccountsWith(check: AccountCheck): void {
-    this.accountCheck = check;
-  }
-
-  /** Tells `listener` about every revocation from now on (the gateway closes the connections concerned). */
-  setRevocationListener(listener: RevocationListener | null): void {
-    this.revocationListener = listener;
   }
 
   /** Signs a new token for the user. */
@@ -96,7 +95,7 @@ export class TokenService {
     }
     const claims: TokenClaims = { userId, jti, issuedAt, expiresAt: payload.exp * 1000 };
     if (await this.isRevoked(claims)) throw new UnauthenticatedError('Token has been revoked');
-    if (this.accountCheck && !(await this.accountCheck(userId))) {
+    if (!(await this.wiring.isActive(userId))) {
       throw new UnauthenticatedError('Account is no longer active');
     }
     return claims;
@@ -117,14 +116,14 @@ export class TokenService {
   async revoke(claims: TokenClaims): Promise<void> {
     const ttl = Math.ceil((claims.expiresAt - Date.now()) / 1000);
     if (ttl > 0) await this.revocations.set(this.revokedKey(claims.jti), '1', ttl);
-    await this.revocationListener?.tokenRevoked(claims.userId, claims.jti);
+    await this.wiring.events.publish('TokenRevoked', { userId: claims.userId, jti: claims.jti });
   }
 
   /** Refuses every token of the user issued until now, except `keepJti`, and ends the connections holding them. */
   async revokeAllOf(userId: string, keepJti: string | null): Promise<void> {
     const value: RevokeBefore = { before: Date.now(), keep: keepJti };
     await this.revocations.set(this.revokeBeforeKey(userId), JSON.stringify(value), this.ttlSeconds + 60);
-    await this.revocationListener?.tokensRevokedBefore(userId, value.before, keepJti);
+    await this.wiring.events.publish('SessionsRevoked', { userId, before: value.before, keepJti });
   }
 
   private revokedKey(jti: string): string {

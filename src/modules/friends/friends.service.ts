@@ -1,9 +1,8 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
-import type { Logger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/events';
 import type { AccountsService, PublicUser } from '../accounts';
-import { pushSafely, type Delivery } from '../../shared/push';
 import { idCursor, toPage, type Page } from '../../shared/pagination';
-import type { FriendshipHooks, SocialCache } from './friends.ports';
+import type { FriendsEvents } from './friends.events';
 import type { FriendRequestRecord, FriendsStore, FriendshipRecord } from './friends.store';
 
 /** A friend as the contract shows it. */
@@ -25,29 +24,17 @@ export interface FriendRequest {
 
 export interface FriendsDeps {
   store: FriendsStore;
-  accounts: AccountsService;
-  cache: SocialCache;
-  delivery: Delivery;
-  logger: Logger;
-  hooks?: FriendshipHooks;
+  accounts: Pick<AccountsService, 'getPublic' | 'publicUsersByIds'>;
+  /** Told what happened: the social cache, messaging and the pushes to clients listen. */
+  events: EventPublisher<FriendsEvents>;
 }
 
 /** The outcome of sending a request: a new pending request, or an immediate friendship. */
 export type SendResult = { kind: 'request'; request: FriendRequest } | { kind: 'friend'; friend: Friend };
 
-/** Friend requests, friendships and blocks. */
+/** Friend requests, friendships and blocks; every change is published as a `FriendsEvents` event. */
 export class FriendsService {
   constructor(private readonly deps: FriendsDeps) {}
-
-  /** Lets messaging plug in its hooks once it exists. */
-  setHooks(hooks: FriendshipHooks): void {
-    this.deps.hooks = hooks;
-  }
-
-  /** Lets the gateway's delivery replace the one given at construction. */
-  setDelivery(delivery: Delivery): void {
-    this.deps.delivery = delivery;
-  }
 
   /**
    * Asks `toUserId` to be friends. When they had already asked the caller, the two become friends at once.
@@ -76,8 +63,7 @@ export class FriendsService {
         throw new ConflictError('You already have a pending request to this user', 'REQUEST_PENDING');
       case 'created': {
         const request = (await this.requestViews([outcome.request]))[0];
-        // `userId` (the requester) at the top level, as every friend.* event carries the other party's id.
-        await this.push([input.toUserId], 'friend.request', { ...request, userId: fromUserId });
+        await this.deps.events.publish('FriendRequestSent', { request });
         return { kind: 'request', request };
       }
       case 'accepted_reverse': {
@@ -106,7 +92,12 @@ export class FriendsService {
       throw new NotFoundError('Friend request not found', 'REQUEST_NOT_FOUND');
     if (outcome.kind === 'not_pending')
       throw new ConflictError('The request is no longer pending', 'REQUEST_NOT_PENDING');
-    await this.push([outcome.request.fromUserId], 'friend.rejected', { requestId, userId, reply });
+    await this.deps.events.publish('FriendRequestRejected', {
+      requestId,
+      fromUserId: outcome.request.fromUserId,
+      rejecterId: userId,
+      reply,
+    });
   }
 
   /** Pending requests to or from the caller, newest first. */
@@ -148,11 +139,7 @@ export class FriendsService {
   async deleteFriend(userId: string, friendId: string, deleteHistory: boolean): Promise<void> {
     const deleted = await this.deps.store.deleteFriendship(userId, friendId);
     if (!deleted) throw new NotFoundError('This user is not your friend', 'FRIEND_NOT_FOUND');
-    await this.deps.cache.invalidatePair(userId, friendId);
-    await this.runHook('friendshipDeleted', () =>
-      this.deps.hooks?.friendshipDeleted(userId, friendId, deleteHistory),
-    );
-    await this.push([friendId], 'friend.removed', { userId });
+    await this.deps.events.publish('FriendshipEnded', { userId, friendId, deleteHistory });
   }
 
   /** Blocks a user (idempotent), cancelling pending requests between the two; the friendship stays. */
@@ -161,15 +148,13 @@ export class FriendsService {
       throw new ValidationError('You cannot block yourself', undefined, 'CANNOT_BLOCK_SELF');
     await this.deps.accounts.getPublic(targetId, userId);
     await this.deps.store.block(userId, targetId);
-    await this.deps.cache.invalidatePair(userId, targetId);
-    await this.deps.cache.invalidateBlocks(userId);
+    await this.deps.events.publish('Blocked', { userId, targetId });
   }
 
   /** Removes a block (idempotent). */
   async unblock(userId: string, targetId: string): Promise<void> {
     await this.deps.store.unblock(userId, targetId);
-    await this.deps.cache.invalidatePair(userId, targetId);
-    await this.deps.cache.invalidateBlocks(userId);
+    await this.deps.events.publish('Unblocked', { userId, targetId });
   }
 
   /** Users the caller blocks, by id. */
@@ -195,21 +180,19 @@ export class FriendsService {
     return this.deps.store.friendsAmong(userId, candidateIds);
   }
 
-  /** After a request turned into a friendship: cache, greeting hook, event to the requester; the accepter's view. */
+  /** After a request turned into a friendship: publishes `FriendshipStarted`; the accepter's view. */
   private async friendshipStarted(request: FriendRequestRecord, since: Date, accepterRemark: string | null) {
     const requesterId = request.fromUserId;
     const accepterId = request.toUserId;
-    await this.deps.cache.invalidatePair(requesterId, accepterId);
-    await this.runHook('friendshipStarted', () =>
-      this.deps.hooks?.friendshipStarted(requesterId, accepterId, request.message),
-    );
     const users = await this.deps.accounts.publicUsersByIds([requesterId, accepterId]);
     const sinceIso = since.toISOString();
     const forRequester: Friend = { user: users.get(accepterId)!, remark: request.remark, since: sinceIso };
-    await this.push([requesterId], 'friend.accepted', {
+    await this.deps.events.publish('FriendshipStarted', {
       requestId: request.id,
-      userId: accepterId,
-      friend: forRequester,
+      requesterId,
+      accepterId,
+      greeting: request.message,
+      friendOfRequester: forRequester,
     });
     return { user: users.get(requesterId)!, remark: accepterRemark, since: sinceIso };
   }
@@ -236,20 +219,5 @@ export class FriendsService {
         { id: r.id, from, to, message: r.message, status: r.status, createdAt: r.createdAt.toISOString() },
       ];
     });
-  }
-
-  private async runHook(name: string, call: () => Promise<void> | undefined): Promise<void> {
-    try {
-      await call();
-    } catch (err) {
-      // The friendship change is committed; a failing side effect must not turn it into an error.
-      this.deps.logger.error({ err, hook: name }, 'friendship hook failed');
-    }
-  }
-
-  private async push(userIds: string[], type: string, data: unknown): Promise<void> {
-    await pushSafely(this.deps.delivery, userIds, { type, data }, (err) =>
-      this.deps.logger.warn({ err, event: type }, 'event delivery failed'),
-    );
   }
 }

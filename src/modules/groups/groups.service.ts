@@ -1,9 +1,9 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
-import type { Logger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/events';
 import type { AccountsService, PublicUser } from '../accounts';
 import type { FriendsService } from '../friends';
-import { pushSafely, type Delivery } from '../../shared/push';
 import type { GroupRole, SocialCache } from './groups.ports';
+import type { GroupsEvents } from './groups.events';
 import { idCursor, toPage, type Page } from '../../shared/pagination';
 import type {
   GroupChanges,
@@ -49,24 +49,20 @@ export type SkipReason = 'not_friend' | 'blocked' | 'banned' | 'already_member';
 
 export interface GroupsDeps {
   store: GroupsStore;
-  accounts: AccountsService;
-  friends: FriendsService;
-  cache: SocialCache;
-  delivery: Delivery;
-  logger: Logger;
+  accounts: Pick<AccountsService, 'getPublic' | 'publicUsersByIds'>;
+  friends: Pick<FriendsService, 'friendsAmong'>;
+  /** Who blocks whom, read from the social cache (its invalidation listens to the events). */
+  cache: Pick<SocialCache, 'blockedEitherWay'>;
+  /** Told what happened: the social cache and the pushes to clients listen. */
+  events: EventPublisher<GroupsEvents>;
   limits: { maxMembersLimit: number; defaultMaxMembers: number };
 }
 
 const RANK: Record<GroupRole, number> = { owner: 3, admin: 2, member: 1 };
 
-/** Groups: membership by join policy, roles, bans, mutes; every change pushed as a `group.*` event. */
+/** Groups: membership by join policy, roles, bans, mutes; every change published as a `GroupsEvents` event. */
 export class GroupsService {
   constructor(private readonly deps: GroupsDeps) {}
-
-  /** Lets the gateway's delivery replace the one given at construction. */
-  setDelivery(delivery: Delivery): void {
-    this.deps.delivery = delivery;
-  }
 
   /**
    * Creates a group owned by the caller; initial members must all be the caller's friends (NOT_FRIENDS) and
@@ -115,9 +111,12 @@ export class GroupsService {
       joinPolicy: input.joinPolicy ?? 'approval',
       memberIds,
     });
-    await this.deps.cache.invalidateGroup(group.id);
     const view = toGroup(group);
-    await this.push([ownerId, ...memberIds], 'group.created', { groupId: group.id, group: view });
+    await this.deps.events.publish('GroupCreated', {
+      group: view,
+      ownerId,
+      memberIds: [ownerId, ...memberIds],
+    });
     return view;
   }
 
@@ -163,7 +162,7 @@ export class GroupsService {
       throw new ConflictError('maxMembers cannot be below the current member count', 'MAX_MEMBERS_TOO_LOW');
     }
     const view = toGroup(outcome.group);
-    if (outcome.changed) await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
+    if (outcome.changed) await this.groupUpdated(view);
     return view;
   }
 
@@ -175,8 +174,7 @@ export class GroupsService {
       check: (actor) => assertRole(actor, 'owner'),
     });
     if (!memberIds) throw groupNotFound();
-    await this.deps.cache.invalidateGroup(groupId);
-    await this.push(memberIds, 'group.dissolved', { groupId });
+    await this.deps.events.publish('GroupDissolved', { groupId, actorId: userId, memberIds });
   }
 
   /**
@@ -199,8 +197,8 @@ export class GroupsService {
     if (group.joinPolicy === 'approval') {
       const request = await this.deps.store.createJoinRequest(groupId, userId, message);
       const [view] = await this.requestViews([request]);
-      const managers = await this.deps.store.memberIds(groupId, ['owner', 'admin']);
-      await this.push(managers, 'group.join_requested', { groupId, request: view });
+      const managerIds = await this.deps.store.memberIds(groupId, ['owner', 'admin']);
+      await this.deps.events.publish('JoinRequested', { groupId, request: view, managerIds });
       return { kind: 'request', request: view };
     }
     const outcome = await this.deps.store.addMembers(groupId, [userId]);
@@ -224,8 +222,8 @@ export class GroupsService {
       actorId: userId,
       check: (actor) => assertCanLeave(actor),
     });
-    await this.deps.cache.invalidateGroup(groupId);
-    await this.pushToMembers(groupId, 'group.member_left', { groupId, userId }, [userId]);
+    const memberIds = await this.deps.store.memberIds(groupId);
+    await this.deps.events.publish('MemberLeft', { groupId, userId, memberIds });
   }
 
   /** Members by user id; members only. */
@@ -297,16 +295,15 @@ export class GroupsService {
       check: (a, t) => assertCanUpdateMember(a, t, changes),
     });
     if (!updated) throw memberNotFound();
-    if (changes.role !== undefined || changes.mutedUntil !== undefined)
-      await this.deps.cache.invalidateGroup(groupId);
     const [view] = await this.memberViews([updated]);
-    if (memberChanged(target, updated))
-      await this.pushMemberEvent(
-        await this.deps.store.memberIds(groupId),
-        'group.member_updated',
+    if (memberChanged(target, updated)) {
+      await this.deps.events.publish('MemberUpdated', {
         groupId,
-        view,
-      );
+        member: view,
+        roleChanged: target.role !== updated.role,
+        memberIds: await this.deps.store.memberIds(groupId),
+      });
+    }
     return view;
   }
 
@@ -328,12 +325,13 @@ export class GroupsService {
       actorId,
       check: (a, t) => assertCanRemove(a, t, ban),
     });
-    await this.deps.cache.invalidateGroup(groupId);
     if (removed) {
-      await this.push([...memberIds, targetId], 'group.member_removed', {
+      await this.deps.events.publish('MemberRemoved', {
         groupId,
         userId: targetId,
+        actorId,
         banned: ban,
+        memberIds,
       });
     }
   }
@@ -347,7 +345,6 @@ export class GroupsService {
       await this.requireRole(groupId, actorId, 'owner');
       throw new NotFoundError('The new owner must be a member', 'MEMBER_NOT_FOUND');
     }
-    await this.deps.cache.invalidateGroup(groupId);
     const group = toGroup(await this.requireGroup(groupId));
     const members = (
       await Promise.all([
@@ -355,11 +352,13 @@ export class GroupsService {
         this.deps.store.findMember(groupId, targetId),
       ])
     ).filter((m): m is MemberRecord => m !== null);
-    const memberIds = await this.deps.store.memberIds(groupId);
-    await this.push(memberIds, 'group.updated', { groupId, group });
-    for (const member of await this.memberViews(members)) {
-      await this.pushMemberEvent(memberIds, 'group.member_updated', groupId, member);
-    }
+    await this.deps.events.publish('OwnershipTransferred', {
+      group,
+      fromUserId: actorId,
+      toUserId: targetId,
+      members: await this.memberViews(members),
+      memberIds: await this.deps.store.memberIds(groupId),
+    });
     return group;
   }
 
@@ -368,9 +367,8 @@ export class GroupsService {
     await this.requireRole(groupId, actorId, 'admin');
     const group = await this.deps.store.setMutedAll(groupId, mutedAll);
     if (!group) throw groupNotFound();
-    await this.deps.cache.invalidateGroup(groupId);
     const view = toGroup(group);
-    await this.pushToMembers(groupId, 'group.updated', { groupId, group: view });
+    await this.groupUpdated(view);
     return view;
   }
 
@@ -410,7 +408,12 @@ export class GroupsService {
     await this.requireRole(groupId, actorId, 'admin');
     const request = await this.deps.store.rejectJoinRequest(groupId, requestId, actorId);
     if (!request) throw joinRequestNotFound();
-    await this.push([request.userId], 'group.join_rejected', { groupId, requestId });
+    await this.deps.events.publish('JoinRequestRejected', {
+      groupId,
+      requestId,
+      userId: request.userId,
+      actorId,
+    });
   }
 
   private checkMaxMembers(maxMembers: number): void {
@@ -440,33 +443,17 @@ export class GroupsService {
     return assertRole(await this.deps.store.findMember(groupId, userId), role);
   }
 
-  /** Clears the cache and tells every member about each new member. */
+  /** Publishes `MemberJoined` for the new members; their views. */
   private async membersJoined(groupId: string, added: MemberRecord[]): Promise<Member[]> {
-    await this.deps.cache.invalidateGroup(groupId);
-    const views = await this.memberViews(added);
+    const members = await this.memberViews(added);
     const memberIds = await this.deps.store.memberIds(groupId);
-    for (const member of views) await this.pushMemberEvent(memberIds, 'group.member_joined', groupId, member);
-    return views;
+    await this.deps.events.publish('MemberJoined', { groupId, members, memberIds });
+    return members;
   }
 
-  /**
-   * Pushes an event about one member; the recipients that member blocks get it with the member shown offline
-   * (blocking hides the blocker's presence), everyone else as it is.
-   */
-  private async pushMemberEvent(
-    recipients: string[],
-    type: string,
-    groupId: string,
-    member: Member,
-  ): Promise<void> {
-    const blocked = await this.deps.cache.blockedBy(member.user.id);
-    const hidden = recipients.filter((id) => blocked.has(id));
-    const shown = hidden.length ? recipients.filter((id) => !blocked.has(id)) : recipients;
-    if (shown.length) await this.push(shown, type, { groupId, member });
-    if (hidden.length) {
-      const offline = { ...member, user: { ...member.user, online: false, presence: 'offline' } };
-      await this.push(hidden, type, { groupId, member: offline });
-    }
+  private async groupUpdated(group: Group): Promise<void> {
+    const memberIds = await this.deps.store.memberIds(group.id);
+    await this.deps.events.publish('GroupUpdated', { group, memberIds });
   }
 
   /** Member objects, as `viewerId` sees them when given (members who block the viewer look offline). */
@@ -496,22 +483,6 @@ export class GroupsService {
       const user = users.get(r.userId);
       return user ? [{ id: r.id, user, message: r.message, createdAt: r.createdAt.toISOString() }] : [];
     });
-  }
-
-  private async pushToMembers(
-    groupId: string,
-    type: string,
-    data: unknown,
-    extra: string[] = [],
-  ): Promise<void> {
-    const memberIds = await this.deps.store.memberIds(groupId);
-    await this.push([...memberIds, ...extra], type, data);
-  }
-
-  private async push(userIds: string[], type: string, data: unknown): Promise<void> {
-    await pushSafely(this.deps.delivery, userIds, { type, data }, (err) =>
-      this.deps.logger.warn({ err, event: type }, 'event delivery failed'),
-    );
   }
 }
 

@@ -1,6 +1,5 @@
 import { isUniqueViolation, jsonIds, jsonList, toDate, type SqliteDatabase } from '../../infra/sqlite';
-import type { GroupRole } from '../messages/messages.ports';
-import type { GroupSnapshot } from '../social/social.cache';
+import type { GroupRole, GroupSnapshot } from './groups.ports';
 import type {
   AddOutcome,
   GroupChanges,

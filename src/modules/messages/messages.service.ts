@@ -1,27 +1,21 @@
 import { decodeCursor, encodeCursor } from '../../shared/cursor';
 import { toPage } from '../../shared/pagination';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnavailableError,
-  ValidationError,
-} from '../../shared/errors';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
+import type { EventPublisher } from '../../shared/events';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
-import type { DeliverOptions, Delivery, ServerEvent } from '../../shared/push';
 import type { Limiter } from '../../shared/rate-limit';
 import type { GroupRole } from '../groups';
-import type { FriendshipHooks } from '../friends';
 import {
   parseConversationId,
   privateConversationId,
   WORLD_ID,
   type ConversationRef,
 } from './conversation-id';
+import { MessageAccess } from './messages.access';
 import { contentView, normaliseContent } from './messages.content';
+import type { MessagesEvents } from './messages.events';
 import type {
-  Broadcast,
   GroupDirectory,
   SocialPolicy,
   UploadAttachments,
@@ -81,16 +75,14 @@ export interface MessagesDeps {
   limits: MessageLimits;
   /** The current time in milliseconds (the recall window is measured with it); `Date.now` by default. */
   now?: () => number;
-  /** The social graph's rules; until wired, private and group conversations answer 503. */
-  social?: SocialPolicy;
-  /** Pushes events; until wired, nothing is pushed (clients still recover by paging). */
-  delivery?: Delivery;
-  /** Pushes world channel events to every connected user; until wired, nothing is pushed there. */
-  broadcast?: Broadcast;
-  /** Groups for the chat list; until wired, a group shows only once the user has touched it. */
-  groups?: GroupDirectory;
-  /** Uploads that content.uploadId names; without them every uploadId is refused. */
-  uploads?: UploadAttachments;
+  /** The social graph's rules (friends and groups). */
+  social: SocialPolicy;
+  /** Groups for the chat list. */
+  groups: GroupDirectory;
+  /** Uploads that content.uploadId names. */
+  uploads: UploadAttachments;
+  /** Told what happened: the pushes to clients (and, next, federation) listen. */
+  events: EventPublisher<MessagesEvents>;
 }
 
 /** Pages of history: ascending items, and the seq to pass as the next cursor (null at the end). */
@@ -146,29 +138,17 @@ export function toMessageView(m: StoredMessage): MessageView {
 
 /**
  * Sending, history, receipts, recall and the chat list. A message is checked against the rules, stored
- * (which assigns its seq), and only then pushed; a push failure never undoes a stored message.
+ * (which assigns its seq), and only then published as `MessageStored`, which pushes it; a push failure never
+ * undoes a stored message.
  */
-export class MessagesService implements FriendshipHooks {
-  constructor(private readonly deps: MessagesDeps) {}
+export class MessagesService {
+  private readonly access: MessageAccess;
 
-  /** Plugs in the social graph's rules (friends and groups). */
-  setSocialPolicy(social: SocialPolicy): void {
-    this.deps.social = social;
-  }
-
-  /** Plugs in the gateway's delivery (and its broadcast, for the world channel). */
-  setDelivery(delivery: Delivery, broadcast?: Broadcast): void {
-    this.deps.delivery = delivery;
-    this.deps.broadcast = broadcast;
-  }
-
-  /** Plugs in the groups module's directory for the chat list. */
-  setGroupDirectory(groups: GroupDirectory): void {
-    this.deps.groups = groups;
+  constructor(private readonly deps: MessagesDeps) {
+    this.access = new MessageAccess(deps);
   }
 
   private get social(): SocialPolicy {
-    if (!this.deps.social) throw new UnavailableError('Friends and groups are not available');
     return this.deps.social;
   }
 
@@ -216,14 +196,19 @@ export class MessagesService implements FriendshipHooks {
     // Before the push, so that whoever gets the message can fetch the upload; again on a retry, which
     // repairs a reference lost between the append and here.
     const storedUploadId = message.content?.uploadId;
-    if (typeof storedUploadId === 'string' && this.deps.uploads) {
+    if (typeof storedUploadId === 'string') {
       await this.deps.uploads.attach(storedUploadId, message.id, message.conversationId);
     }
     const view = toMessageView(message);
     // A retry means the sender never saw the answer: the attempt that stored the message may have died
     // (a killed worker, a lost connection) before its push, so the retry pushes it again. Clients keep
     // one message per seq, so a second push changes nothing for those that had it.
-    await this.pushMessage(ref, view, originConnectionId);
+    await this.deps.events.publish('MessageStored', {
+      ref,
+      message: view,
+      created: !existing,
+      originConnectionId,
+    });
     return { message: view, created: !existing };
   }
 
@@ -241,7 +226,7 @@ export class MessagesService implements FriendshipHooks {
       new ValidationError('Request validation failed', [
         { field: 'content', message: `uploadId: ${message}` },
       ]);
-    const upload = this.deps.uploads ? await this.deps.uploads.attachmentFor(senderId, uploadId) : null;
+    const upload = await this.deps.uploads.attachmentFor(senderId, uploadId);
     if (!upload) throw invalid('must be an upload of yours');
     if (type !== 'file' && upload.kind !== type) throw invalid(`is a ${upload.kind} upload, not ${type}`);
     const out: Record<string, unknown> = { ...content, url: upload.url, size: upload.size };
@@ -257,119 +242,28 @@ export class MessagesService implements FriendshipHooks {
     return out;
   }
 
-  /**
-   * Whether the user can read the message now: a member of its conversation, the message neither recalled
-   * nor hidden or cleared for them. Uploads ask this for each message that refers to an upload.
-   */
-  async canReadMessage(userId: string, messageId: string): Promise<boolean> {
-    const message = await this.deps.store.findById(messageId);
-    const ref = message ? parseConversationId(message.conversationId) : null;
-    if (!message || !ref || message.status === 'recalled') return false;
-    try {
-      await this.assertCanView(userId, ref);
-    } catch (err) {
-      if (err instanceof ForbiddenError || err instanceof NotFoundError) return false;
-      throw err;
-    }
-    // The one-message page after seq - 1 as this user sees it leaves out what they hid or cleared.
-    const [seen] = await this.deps.store.page(ref.id, {
-      afterSeq: message.seq - 1,
-      limit: 1,
-      viewerId: userId,
-    });
-    return seen?.id === message.id;
+  /** Whether the user can read the message now (see `MessageAccess.canReadMessage`). */
+  canReadMessage(userId: string, messageId: string): Promise<boolean> {
+    return this.access.canReadMessage(userId, messageId);
   }
 
   /** Throws the rule's code unless the user may send into the conversation. */
   async assertCanSpeak(userId: string, ref: ConversationRef): Promise<void> {
     if (ref.kind === 'private') {
-      const peer = this.peerOf(userId, ref);
+      const peer = this.access.peerOf(userId, ref);
       await this.social.assertCanMessageUser(userId, peer);
     } else if (ref.kind === 'group') {
       await this.social.assertCanSpeakInGroup(userId, ref.groupId);
     } else {
-      this.assertWorldOpen();
+      this.access.assertWorldOpen();
       const state = await this.deps.store.getState(userId, ref.id);
       if (state.silenced) throw new ForbiddenError('You are muted in the world channel', 'MUTED');
     }
   }
 
   /** Throws unless the user may read the conversation (a participant or member). */
-  async assertCanView(userId: string, ref: ConversationRef): Promise<void> {
-    if (ref.kind === 'private') {
-      this.peerOf(userId, ref);
-    } else if (ref.kind === 'group') {
-      if ((await this.social.groupRole(ref.groupId, userId)) !== null) return;
-      if ((await this.social.groupMemberIds(ref.groupId)).length === 0) {
-        throw new NotFoundError('Conversation not found', 'CONVERSATION_NOT_FOUND');
-      }
-      throw new ForbiddenError('You are not a member of this group', 'NOT_A_MEMBER');
-    } else {
-      this.assertWorldOpen();
-    }
-  }
-
-  private assertWorldOpen(): void {
-    if (!this.deps.worldEnabled) throw new ForbiddenError('The world channel is disabled', 'WORLD_DISABLED');
-  }
-
-  private peerOf(userId: string, ref: Extract<ConversationRef, { kind: 'private' }>): string {
-    const [a, b] = ref.userIds;
-    if (userId !== a && userId !== b) {
-      throw new ForbiddenError('You are not part of this conversation', 'NOT_A_MEMBER');
-    }
-    return userId === a ? b : a;
-  }
-
-  /**
-   * Everyone in the conversation, muted or not: the two users or the group's members. The world channel has
-   * no member list: its events are broadcast to every connected user.
-   */
-  private async membersOf(ref: Exclude<ConversationRef, { kind: 'world' }>): Promise<string[]> {
-    if (ref.kind === 'private') return [...ref.userIds];
-    return this.social.groupMemberIds(ref.groupId);
-  }
-
-  /** The conversation's members but those `userId` blocks: blocking hides the blocker's receipts and typing. */
-  private async withoutBlocked(
-    userId: string,
-    ref: Exclude<ConversationRef, { kind: 'world' }>,
-  ): Promise<string[]> {
-    const [members, blocked] = await Promise.all([this.membersOf(ref), this.social.usersBlockedBy(userId)]);
-    return blocked.size ? members.filter((u) => !blocked.has(u)) : members;
-  }
-
-  private async pushMessage(
-    ref: ConversationRef,
-    message: MessageView,
-    exceptConnectionId?: string,
-  ): Promise<void> {
-    try {
-      if (ref.kind === 'world') {
-        // Every connected user, on every instance, but those who muted the world (each instance knows the
-        // mutes of its own users): the cost grows with the connected users, not the registered ones.
-        await this.deps.broadcast?.broadcast({ type: 'message', data: message }, { exceptConnectionId });
-        return;
-      }
-      const members = await this.membersOf(ref);
-      const muted = await this.deps.store.mutedAmong(ref.id, members);
-      const targets = new Set(members.filter((u) => !muted.has(u)));
-      targets.add(message.senderId);
-      if (muted.has(message.senderId)) targets.delete(message.senderId);
-      await this.push([...targets], { type: 'message', data: message }, { exceptConnectionId });
-    } catch (err) {
-      this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'message push failed');
-    }
-  }
-
-  private async push(userIds: string[], event: ServerEvent, options?: DeliverOptions): Promise<void> {
-    const delivery = this.deps.delivery;
-    if (!delivery || !userIds.length) return;
-    try {
-      await delivery.deliver([...new Set(userIds)], event, options);
-    } catch (err) {
-      this.deps.logger.warn({ err, type: event.type }, 'push failed');
-    }
+  assertCanView(userId: string, ref: ConversationRef): Promise<void> {
+    return this.access.assertCanView(userId, ref);
   }
 
   /** A page of history, ascending by seq; without a cursor the latest `limit`. */
@@ -400,11 +294,7 @@ export class MessagesService implements FriendshipHooks {
     await this.assertCanView(userId, ref);
     const last = await this.deps.store.lastSeq(ref.id);
     const { readSeq, moved } = await this.deps.store.markRead(userId, ref.id, Math.min(seq, last));
-    if (moved) {
-      // World read receipts go only to the reader's own devices: thousands of strangers need not know.
-      const members = ref.kind === 'world' ? [userId] : await this.withoutBlocked(userId, ref);
-      await this.push(members, { type: 'read', data: { conversationId: ref.id, userId, seq: readSeq } });
-    }
+    if (moved) await this.deps.events.publish('ConversationRead', { ref, userId, seq: readSeq });
     return { readSeq };
   }
 
@@ -417,12 +307,7 @@ export class MessagesService implements FriendshipHooks {
     const ref = this.parse(conversationId);
     await this.assertCanSpeak(userId, ref);
     if (ref.kind === 'world') return;
-    const members = (await this.withoutBlocked(userId, ref)).filter((u) => u !== userId);
-    const muted = await this.deps.store.mutedAmong(ref.id, members);
-    await this.push(
-      members.filter((u) => !muted.has(u)),
-      { type: 'typing', data: { conversationId: ref.id, userId } },
-    );
+    await this.deps.events.publish('UserTyping', { ref, userId });
   }
 
   /** Pins or unpins the conversation for the caller. */
@@ -437,14 +322,7 @@ export class MessagesService implements FriendshipHooks {
     const ref = this.parse(conversationId);
     await this.assertCanView(userId, ref);
     await this.deps.store.setFlag(userId, ref.id, 'muted', muted);
-    if (ref.kind === 'world' && this.deps.broadcast) {
-      try {
-        await this.deps.broadcast.optOutChanged(userId, muted);
-      } catch (err) {
-        // Stored all the same; the instances read it again at the user's next connection.
-        this.deps.logger.warn({ err, userId }, 'world mute notice failed');
-      }
-    }
+    await this.deps.events.publish('ConversationMuted', { ref, userId, muted });
   }
 
   /**
@@ -460,24 +338,15 @@ export class MessagesService implements FriendshipHooks {
     const recalled = await this.deps.store.recall(message.id);
     if (!recalled) throw new NotFoundError('Message not found', 'MESSAGE_NOT_FOUND');
     // Its readers lose the upload with the content (the recall check above already ends their access).
-    await this.deps.uploads?.detach(message.id).catch((err: unknown) => {
+    await this.deps.uploads.detach(message.id).catch((err: unknown) => {
       this.deps.logger.warn({ err, messageId: message.id }, 'upload references not removed');
     });
-    const data = { conversationId: ref.id, messageId: message.id, seq: message.seq };
-    if (ref.kind === 'world') {
-      // Every connected user, muted or not: clients must drop the content they hold.
-      await this.deps.broadcast
-        ?.broadcast({ type: 'message.recalled', data }, { includeOptedOut: true })
-        .catch((err: unknown) => this.deps.logger.warn({ err, messageId: message.id }, 'push failed'));
-      return toMessageView(recalled);
-    }
-    // Everyone in the conversation, muted or not (muting stops only `message` pushes): clients must drop the
-    // content they hold.
-    const members = await this.membersOf(ref).catch((err: unknown) => {
-      this.deps.logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'recall audience failed');
-      return [] as string[];
+    await this.deps.events.publish('MessageRecalled', {
+      ref,
+      messageId: message.id,
+      seq: message.seq,
+      actorId: userId,
     });
-    await this.push([...members, userId], { type: 'message.recalled', data });
     return toMessageView(recalled);
   }
 
@@ -538,20 +407,20 @@ export class MessagesService implements FriendshipHooks {
     const limit = page.limit ?? CHAT_LIST_DEFAULT_LIMIT;
     const after = page.cursor ? decodeChatListCursor(page.cursor) : null;
     const groups = this.deps.groups;
-    const groupIds = groups ? await groups.groupIdsOf(userId) : null;
-    const extra = (groupIds ?? []).map((g) => `g:${g}`);
+    const groupIds = await groups.groupIdsOf(userId);
+    const extra = groupIds.map((g) => `g:${g}`);
     if (this.deps.worldEnabled) {
       extra.push(WORLD_ID);
       // Opening the chat list (its first page) gives the user a state in the world channel (read marker,
       // unread count); its pushes go to every connected user whether or not they have one.
       if (!after) await this.deps.store.join(userId, WORLD_ID);
     }
-    const memberOf = groupIds ? new Set(groupIds) : null;
+    const memberOf = new Set(groupIds);
     const keep = (conversationId: string): boolean => {
       const ref = parseConversationId(conversationId);
       if (!ref) return false;
       if (ref.kind === 'world') return this.deps.worldEnabled;
-      if (ref.kind === 'group') return memberOf ? memberOf.has(ref.groupId) : true;
+      if (ref.kind === 'group') return memberOf.has(ref.groupId);
       return ref.userIds.includes(userId);
     };
     // One line more than the page tells whether another page follows.
@@ -564,7 +433,7 @@ export class MessagesService implements FriendshipHooks {
     );
     const peers = peerIds.length ? await this.deps.users.publicUsersByIds(peerIds, userId) : new Map();
     const gids = refs.flatMap((r) => (r.kind === 'group' ? [r.groupId] : []));
-    const groupObjects = gids.length && groups ? await groups.publicGroups(gids) : new Map();
+    const groupObjects = gids.length ? await groups.publicGroups(gids) : new Map();
 
     const items = list.map((s, i): ConversationView => {
       const ref = refs[i];
@@ -596,7 +465,10 @@ export class MessagesService implements FriendshipHooks {
     await this.deps.store.setFlag(targetId, WORLD_ID, 'silenced', muted);
   }
 
-  /** A friendship began: the request's greeting (if any) becomes the private conversation's next message. */
+  /**
+   * A friendship began (on `FriendshipStarted`): the request's greeting (if any) becomes the private
+   * conversation's next message, published as `MessageStored`.
+   */
   async friendshipStarted(requesterId: string, accepterId: string, greeting: string | null): Promise<void> {
     const text = greeting?.trim();
     if (!text) return;
@@ -609,10 +481,10 @@ export class MessagesService implements FriendshipHooks {
       clientMsgId: `greeting:${accepterId}:${newId()}`,
       participants: ref.kind === 'private' ? ref.userIds : [requesterId],
     });
-    await this.pushMessage(ref, toMessageView(message));
+    await this.deps.events.publish('MessageStored', { ref, message: toMessageView(message), created: true });
   }
 
-  /** A friendship ended; with `deleteHistory` the deleter no longer sees the conversation's history. */
+  /** A friendship ended (on `FriendshipEnded`); with `deleteHistory` the deleter no longer sees its history. */
   async friendshipDeleted(deleterId: string, otherId: string, deleteHistory: boolean): Promise<void> {
     if (!deleteHistory) return;
     await this.deps.store.clearHistory(deleterId, privateConversationId(deleterId, otherId));
