@@ -56,101 +56,15 @@ function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-/**
- * @openapi
- * components:
- *   schemas:
- *     User:
- *       type: object
- *       required: [id, username, nickname, avatar, birthDate, presence, online, createdAt]
- *       properties:
- *         id: { type: string, example: "42" }
- *         username: { type: string, example: alice }
- *         nickname: { type: string, example: Alice }
- *         avatar: { type: string, nullable: true, example: "https://cdn.example.com/a.png" }
- *         birthDate: { type: string, format: date, nullable: true }
- *         presence: { type: string, enum: [online, away, busy, invisible, offline] }
- *         online: { type: boolean }
- *         createdAt: { type: string, format: date-time }
- *     PrivateUser:
- *       allOf:
- *         - $ref: '#/components/schemas/User'
- *         - type: object
- *           properties:
- *             role: { type: string, enum: [user, admin] }
- *             updatedAt: { type: string, format: date-time }
- *     Session:
- *       type: object
- *       properties:
- *         user: { $ref: '#/components/schemas/PrivateUser' }
- *         token: { type: string, description: "Bearer token for Authorization and the WebSocket" }
- *         expiresAt: { type: string, format: date-time }
- *     UserPage:
- *       type: object
- *       properties:
- *         items: { type: array, items: { $ref: '#/components/schemas/User' } }
- *         nextCursor: { type: string, nullable: true }
- */
 export function accountsRoutes(deps: AccountsRoutesDeps) {
   const auth = requireAuth(deps.tokens);
   return (router: Router): void => {
-    /**
-     * @openapi
-     * /api/v1/captcha:
-     *   get:
-     *     operationId: getCaptcha
-     *     tags: [Accounts]
-     *     summary: A new captcha (SVG); its answer expires after captcha.ttlSeconds and works once
-     *     security: []
-     *     responses:
-     *       200:
-     *         description: the captcha
-     *         content:
-     *           application/json:
-     *             schema:
-     *               type: object
-     *               properties:
-     *                 captchaId: { type: string }
-     *                 svg: { type: string, description: SVG markup }
-     *       429: { $ref: '#/components/responses/RateLimited' }
-     */
     router.get('/api/v1/captcha', async (req, res) => {
       await deps.limits.captcha.consume(clientIp(req));
       res.set('Cache-Control', 'no-store');
       res.json(await deps.captcha.create());
     });
 
-    /**
-     * @openapi
-     * /api/v1/auth/register:
-     *   post:
-     *     operationId: registerUser
-     *     tags: [Accounts]
-     *     summary: Create an account (captcha required unless captcha.enabled is false)
-     *     security: []
-     *     requestBody:
-     *       required: true
-     *       content:
-     *         application/json:
-     *           schema:
-     *             type: object
-     *             required: [username, password]
-     *             additionalProperties: false
-     *             properties:
-     *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: unique ignoring case }
-     *               password: { type: string, minLength: 8, maxLength: 128, description: "at least three of lower, upper, digit, symbol" }
-     *               nickname: { type: string, minLength: 1, maxLength: 64 }
-     *               birthDate: { type: string, format: date, nullable: true }
-     *               captchaId: { type: string }
-     *               captchaCode: { type: string }
-     *     responses:
-     *       201:
-     *         description: created; signed in
-     *         content: { application/json: { schema: { $ref: '#/components/schemas/Session' } } }
-     *       400: { description: "VALIDATION_FAILED, CAPTCHA_INVALID or WEAK_PASSWORD", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       409: { description: USERNAME_TAKEN, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       429: { $ref: '#/components/responses/RateLimited' }
-     */
     router.post(
       '/api/v1/auth/register',
       validate(
@@ -179,36 +93,6 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       },
     );
 
-    /**
-     * @openapi
-     * /api/v1/auth/login:
-     *   post:
-     *     operationId: login
-     *     tags: [Accounts]
-     *     summary: Sign in; after 3 failures for a username from one address the captcha is required
-     *     security: []
-     *     requestBody:
-     *       required: true
-     *       content:
-     *         application/json:
-     *           schema:
-     *             type: object
-     *             required: [username, password]
-     *             additionalProperties: false
-     *             properties:
-     *               username: { type: string, pattern: "^[A-Za-z0-9_.-]{3,32}$", description: "any letter case; anything else is 400 VALIDATION_FAILED" }
-     *               password: { type: string }
-     *               captchaId: { type: string }
-     *               captchaCode: { type: string }
-     *     responses:
-     *       200:
-     *         description: signed in
-     *         content: { application/json: { schema: { $ref: '#/components/schemas/Session' } } }
-     *       400: { description: "VALIDATION_FAILED, CAPTCHA_REQUIRED or CAPTCHA_INVALID", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       401: { description: "INVALID_CREDENTIALS (the same for an unknown user and a wrong password)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       403: { description: ACCOUNT_DISABLED, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       429: { $ref: '#/components/responses/RateLimited' }
-     */
     router.post(
       '/api/v1/auth/login',
       validate(usernameField(), requiredString('password', 1, 128), ...captchaFields),
@@ -228,55 +112,11 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       },
     );
 
-    /**
-     * @openapi
-     * /api/v1/auth/logout:
-     *   post:
-     *     operationId: logout
-     *     tags: [Accounts]
-     *     summary: Revoke the token used for this request
-     *     description: The WebSocket connections holding this token, on every instance, are closed with 4001 (token revoked).
-     *     responses:
-     *       204: { description: signed out }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     */
     router.post('/api/v1/auth/logout', auth, validate(), async (req, res) => {
       await deps.accounts.logout(authOf(req));
       res.status(204).end();
     });
 
-    /**
-     * @openapi
-     * /api/v1/users/me:
-     *   get:
-     *     operationId: getCurrentUser
-     *     tags: [Accounts]
-     *     summary: The caller, with private fields
-     *     responses:
-     *       200: { description: the caller, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *   patch:
-     *     operationId: updateCurrentUser
-     *     tags: [Accounts]
-     *     summary: Change the caller's profile
-     *     requestBody:
-     *       required: true
-     *       content:
-     *         application/json:
-     *           schema:
-     *             type: object
-     *             additionalProperties: false
-     *             properties:
-     *               nickname: { type: string, minLength: 1, maxLength: 64 }
-     *               avatar: { type: string, nullable: true, format: iri, maxLength: 1024, description: http or https URL }
-     *               birthDate: { type: string, format: date, nullable: true }
-     *               presence: { type: string, enum: [online, away, busy, invisible] }
-     *     responses:
-     *       200: { description: the updated user, content: { application/json: { schema: { $ref: '#/components/schemas/PrivateUser' } } } }
-     *       400: { $ref: '#/components/responses/BadRequest' }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       429: { $ref: '#/components/responses/RateLimited' }
-     */
     router.get('/api/v1/users/me', auth, async (req, res) => {
       res.json(await deps.accounts.me(authOf(req).userId));
     });
@@ -313,32 +153,6 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       },
     );
 
-    /**
-     * @openapi
-     * /api/v1/users/me/password:
-     *   put:
-     *     operationId: changePassword
-     *     tags: [Accounts]
-     *     summary: Change the password; every other token of the caller is revoked (attempts per user limited like logins)
-     *     description: The WebSocket connections holding the revoked tokens, on every instance, are closed with 4001 (token revoked); those of the current token stay open.
-     *     requestBody:
-     *       required: true
-     *       content:
-     *         application/json:
-     *           schema:
-     *             type: object
-     *             required: [oldPassword, newPassword]
-     *             additionalProperties: false
-     *             properties:
-     *               oldPassword: { type: string }
-     *               newPassword: { type: string, minLength: 8, maxLength: 128 }
-     *     responses:
-     *       204: { description: changed }
-     *       400: { description: "VALIDATION_FAILED or WEAK_PASSWORD", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       403: { description: "INVALID_CREDENTIALS: the old password is wrong", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       429: { $ref: '#/components/responses/RateLimited' }
-     */
     router.put(
       '/api/v1/users/me/password',
       auth,
@@ -353,47 +167,10 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       },
     );
 
-    /**
-     * @openapi
-     * /api/v1/users/{userId}:
-     *   get:
-     *     operationId: getUser
-     *     tags: [Accounts]
-     *     summary: A user's public profile
-     *     description: >-
-     *       A user who blocks the caller shows `online: false` and `presence: offline` to them, as an invisible
-     *       user does.
-     *     parameters:
-     *       - { in: path, name: userId, required: true, schema: { type: string } }
-     *     responses:
-     *       200: { description: the user, content: { application/json: { schema: { $ref: '#/components/schemas/User' } } } }
-     *       400: { $ref: '#/components/responses/BadRequest' }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       404: { description: "USER_NOT_FOUND (also for disabled and deleted users)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     */
     router.get('/api/v1/users/:userId', auth, validate(idParam('userId')), async (req, res) => {
       res.json(await deps.accounts.getPublic(String(req.params.userId), authOf(req).userId));
     });
 
-    /**
-     * @openapi
-     * /api/v1/users:
-     *   get:
-     *     operationId: searchUsers
-     *     tags: [Accounts]
-     *     summary: Search active users by nickname prefix (ordered by nickname) or exact id (listed first)
-     *     description: >-
-     *       Users who block the caller are never listed (neither by nickname nor by id), and never disabled or
-     *       deleted users.
-     *     parameters:
-     *       - { in: query, name: q, required: true, schema: { type: string, minLength: 1, maxLength: 64 } }
-     *       - { in: query, name: cursor, description: "nextCursor of the previous page", schema: { type: string } }
-     *       - { in: query, name: limit, schema: { type: integer, minimum: 1, maximum: 100, default: 20 } }
-     *     responses:
-     *       200: { description: a page of users, content: { application/json: { schema: { $ref: '#/components/schemas/UserPage' } } } }
-     *       400: { $ref: '#/components/responses/BadRequest' }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     */
     router.get(
       '/api/v1/users',
       auth,
@@ -417,39 +194,6 @@ export function accountsRoutes(deps: AccountsRoutesDeps) {
       },
     );
 
-    /**
-     * @openapi
-     * /api/v1/admin/users/{userId}/status:
-     *   put:
-     *     operationId: setUserStatus
-     *     tags: [Accounts]
-     *     summary: Enable, disable or delete an account (administrators only)
-     *     description: >-
-     *       Administrators are users with `role` `admin`. Leaving `active` cuts the account off at once, on
-     *       every instance: its REST calls get 401 UNAUTHENTICATED, its login 403 ACCOUNT_DISABLED (a deleted
-     *       account's login answers 401 INVALID_CREDENTIALS), and its open WebSocket connections are closed with
-     *       4003 `account disabled` before this answers. Setting `active` again lets its unexpired tokens work
-     *       again. A status changed directly in the database is noticed by every instance within
-     *       `ws.accountCheckSeconds` (default 30).
-     *     parameters:
-     *       - { in: path, name: userId, required: true, schema: { type: string } }
-     *     requestBody:
-     *       required: true
-     *       content:
-     *         application/json:
-     *           schema:
-     *             type: object
-     *             required: [status]
-     *             additionalProperties: false
-     *             properties:
-     *               status: { type: string, enum: [active, disabled, deleted] }
-     *     responses:
-     *       204: { description: the status is set (also when it already was) }
-     *       400: { description: "VALIDATION_FAILED (also for your own account)", content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     *       401: { $ref: '#/components/responses/Unauthenticated' }
-     *       403: { $ref: '#/components/responses/Forbidden' }
-     *       404: { description: USER_NOT_FOUND, content: { application/json: { schema: { $ref: '#/components/schemas/Error' } } } }
-     */
     router.put(
       '/api/v1/admin/users/:userId/status',
       auth,
