@@ -1,118 +1,82 @@
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { validate } from '../../shared/validation';
 import { limitOf } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
 import type { TokenService } from '../accounts/tokens';
 import { CHAT_LIST_DEFAULT_LIMIT, type MessagesService, type SendInput } from './messages.service';
-import * as rules from './messages.validation';
+import * as v from './messages.validation';
 
 export interface MessagesRoutesDeps {
   messages: MessagesService;
   tokens: TokenService;
 }
 
-function optInt(v: unknown): number | undefined {
-  return v === undefined ? undefined : Number(v);
-}
+type Handler = (req: Request, res: Response) => Promise<void>;
 
-/** The messages routes; their OpenAPI description is messages.openapi.yaml, their rules messages.validation.ts. */
+const me = (req: Request) => authOf(req).userId;
+const optInt = (value: unknown) => (value === undefined ? undefined : Number(value));
+
+/** The messages routes (described in messages.openapi.yaml, checked by messages.validation.ts). */
 export function messagesRoutes(deps: MessagesRoutesDeps) {
   const auth = requireAuth(deps.tokens);
   const { messages } = deps;
+
+  const send: Handler = async (req, res) => {
+    const { message, created } = await messages.send(me(req), req.body as SendInput);
+    res.status(created ? 201 : 200).json(message);
+  };
+  const conversations: Handler = async (req, res) => {
+    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : null;
+    const limit = limitOf(req.query.limit, CHAT_LIST_DEFAULT_LIMIT);
+    res.json(await messages.conversations(me(req), { cursor, limit }));
+  };
+  const history: Handler = async (req, res) => {
+    const { beforeSeq, afterSeq, limit } = req.query;
+    const page = { beforeSeq: optInt(beforeSeq), afterSeq: optInt(afterSeq), limit: optInt(limit) ?? 20 };
+    res.json(await messages.history(me(req), String(req.params.cid), page));
+  };
+  const read: Handler = async (req, res) => {
+    await messages.markRead(me(req), String(req.params.cid), req.body.seq as number);
+    res.status(204).end();
+  };
+  const pin =
+    (pinned: boolean): Handler =>
+    async (req, res) => {
+      await messages.setPinned(me(req), String(req.params.cid), pinned);
+      res.status(204).end();
+    };
+  const mute =
+    (muted: boolean): Handler =>
+    async (req, res) => {
+      await messages.setMuted(me(req), String(req.params.cid), muted);
+      res.status(204).end();
+    };
+  const recall: Handler = async (req, res) => {
+    res.json(await messages.recall(me(req), String(req.params.messageId)));
+  };
+  const hide: Handler = async (req, res) => {
+    await messages.hide(me(req), String(req.params.messageId));
+    res.status(204).end();
+  };
+  const worldMute =
+    (muted: boolean): Handler =>
+    async (req, res) => {
+      await messages.setWorldMute(me(req), String(req.params.userId), muted);
+      res.status(204).end();
+    };
+
   return (router: Router): void => {
-    router.post('/api/v1/messages', auth, validate(rules.sendRules), async (req, res) => {
-      const { message, created } = await messages.send(authOf(req).userId, req.body as SendInput);
-      res.status(created ? 201 : 200).json(message);
-    });
-
-    router.get('/api/v1/conversations', auth, validate(...rules.chatListRules), async (req, res) => {
-      const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : null;
-      const limit = limitOf(req.query.limit, CHAT_LIST_DEFAULT_LIMIT);
-      res.json(await messages.conversations(authOf(req).userId, { cursor, limit }));
-    });
-
-    router.get(
-      '/api/v1/conversations/:cid/messages',
-      auth,
-      validate(rules.historyRules),
-      async (req, res) => {
-        const q = req.query as Record<string, string | undefined>;
-        const page = {
-          beforeSeq: optInt(q.beforeSeq),
-          afterSeq: optInt(q.afterSeq),
-          limit: optInt(q.limit) ?? 20,
-        };
-        res.json(await messages.history(authOf(req).userId, String(req.params.cid), page));
-      },
-    );
-
-    router.post('/api/v1/conversations/:cid/read', auth, validate(rules.readRules), async (req, res) => {
-      await messages.markRead(authOf(req).userId, String(req.params.cid), req.body.seq as number);
-      res.status(204).end();
-    });
-
-    router.put(
-      '/api/v1/conversations/:cid/pin',
-      auth,
-      validate(rules.conversationRules),
-      async (req, res) => {
-        await messages.setPinned(authOf(req).userId, String(req.params.cid), true);
-        res.status(204).end();
-      },
-    );
-
-    router.delete(
-      '/api/v1/conversations/:cid/pin',
-      auth,
-      validate(rules.conversationRules),
-      async (req, res) => {
-        await messages.setPinned(authOf(req).userId, String(req.params.cid), false);
-        res.status(204).end();
-      },
-    );
-
-    router.put(
-      '/api/v1/conversations/:cid/mute',
-      auth,
-      validate(rules.conversationRules),
-      async (req, res) => {
-        await messages.setMuted(authOf(req).userId, String(req.params.cid), true);
-        res.status(204).end();
-      },
-    );
-
-    router.delete(
-      '/api/v1/conversations/:cid/mute',
-      auth,
-      validate(rules.conversationRules),
-      async (req, res) => {
-        await messages.setMuted(authOf(req).userId, String(req.params.cid), false);
-        res.status(204).end();
-      },
-    );
-
-    router.post(
-      '/api/v1/messages/:messageId/recall',
-      auth,
-      validate(rules.messageRules),
-      async (req, res) => {
-        res.json(await messages.recall(authOf(req).userId, String(req.params.messageId)));
-      },
-    );
-
-    router.delete('/api/v1/messages/:messageId', auth, validate(rules.messageRules), async (req, res) => {
-      await messages.hide(authOf(req).userId, String(req.params.messageId));
-      res.status(204).end();
-    });
-
-    router.put('/api/v1/world/mutes/:userId', auth, validate(rules.worldMuteRules), async (req, res) => {
-      await messages.setWorldMute(authOf(req).userId, String(req.params.userId), true);
-      res.status(204).end();
-    });
-
-    router.delete('/api/v1/world/mutes/:userId', auth, validate(rules.worldMuteRules), async (req, res) => {
-      await messages.setWorldMute(authOf(req).userId, String(req.params.userId), false);
-      res.status(204).end();
-    });
+    router.post('/api/v1/messages', auth, validate(v.sendRules), send);
+    router.get('/api/v1/conversations', auth, validate(...v.chatListRules), conversations);
+    router.get('/api/v1/conversations/:cid/messages', auth, validate(v.historyRules), history);
+    router.post('/api/v1/conversations/:cid/read', auth, validate(v.readRules), read);
+    router.put('/api/v1/conversations/:cid/pin', auth, validate(v.conversationRules), pin(true));
+    router.delete('/api/v1/conversations/:cid/pin', auth, validate(v.conversationRules), pin(false));
+    router.put('/api/v1/conversations/:cid/mute', auth, validate(v.conversationRules), mute(true));
+    router.delete('/api/v1/conversations/:cid/mute', auth, validate(v.conversationRules), mute(false));
+    router.post('/api/v1/messages/:messageId/recall', auth, validate(v.messageRules), recall);
+    router.delete('/api/v1/messages/:messageId', auth, validate(v.messageRules), hide);
+    router.put('/api/v1/world/mutes/:userId', auth, validate(v.worldMuteRules), worldMute(true));
+    router.delete('/api/v1/world/mutes/:userId', auth, validate(v.worldMuteRules), worldMute(false));
   };
 }
