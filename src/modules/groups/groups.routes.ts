@@ -1,20 +1,12 @@
-import type { Router } from 'express';
-import { body, query } from 'express-validator';
+import type { Request, Response, Router } from 'express';
 import { limitPerUser, type Limiter } from '../../shared/rate-limit';
 import { validate } from '../../shared/validation';
-import {
-  ID_RE,
-  idParam,
-  limitOf,
-  optionalString,
-  optionalUrl,
-  pageQuery,
-  requiredString,
-} from '../../shared/validators';
+import { limitOf } from '../../shared/validators';
 import { authOf, requireAuth } from '../accounts/auth.middleware';
 import type { TokenService } from '../accounts/tokens';
 import type { GroupChanges, JoinPolicy } from './groups.store';
 import type { GroupsService } from './groups.service';
+import * as v from './groups.validation';
 
 export interface GroupsRoutesDeps {
   groups: GroupsService;
@@ -22,298 +14,135 @@ export interface GroupsRoutesDeps {
   limits: { groupCreations: Limiter; joinRequests: Limiter };
 }
 
-const POLICIES = ['open', 'approval', 'invite'];
-/** Past the last moment MySQL's DATETIME can hold. */
-const LATEST_TIME_MS = Date.UTC(10000, 0, 1);
+type Handler = (req: Request, res: Response) => Promise<void>;
+type MemberChanges = { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null };
 
-function isId(v: unknown): boolean {
-  return (typeof v === 'string' || typeof v === 'number') && ID_RE.test(String(v));
-}
-
-/** An array of 1..max user ids. */
-function idArray(field: string, min: number, max: number) {
-  return body(field)
-    .isArray({ min, max })
-    .withMessage(`must be an array of ${min}-${max} user ids`)
-    .bail()
-    .custom((arr: unknown[]) => arr.every(isId))
-    .withMessage('must contain only user ids');
-}
-
-function maxMembersField() {
-  return body('maxMembers')
-    .optional()
-    .custom((v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 2)
-    .withMessage('must be an integer of at least 2');
-}
-
-function joinPolicyField() {
-  return body('joinPolicy').optional().isIn(POLICIES).withMessage('must be open, approval or invite');
-}
-
-function nameField(optional: boolean) {
-  const chain = optional ? optionalString('name', 1, 64) : requiredString('name', 1, 64);
-  return chain
-    .bail()
-    .custom((v: string) => v.trim().length > 0)
-    .withMessage('must not be blank');
-}
+const me = (req: Request) => authOf(req).userId;
+const gid = (req: Request) => String(req.params.groupId);
+const cursorOf = (req: Request) => (typeof req.query.cursor === 'string' ? req.query.cursor : null);
 
 function textOrNull(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
-function cursorOf(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
+/** The groups routes (described in groups.openapi.yaml, checked by groups.validation.ts). */
 export function groupsRoutes(deps: GroupsRoutesDeps) {
   const auth = requireAuth(deps.tokens);
   const { groups } = deps;
-  const gid = idParam('groupId');
+  const creationLimit = limitPerUser(deps.limits.groupCreations);
+  const joinLimit = limitPerUser(deps.limits.joinRequests);
+
+  const create: Handler = async (req, res) => {
+    const group = await groups.create(me(req), {
+      name: String(req.body.name).trim(),
+      avatar: req.body.avatar ?? null,
+      memberIds: ((req.body.memberIds as unknown[] | undefined) ?? []).map(String),
+      maxMembers: req.body.maxMembers,
+      joinPolicy: req.body.joinPolicy as JoinPolicy | undefined,
+    });
+    res.status(201).json(group);
+  };
+  const listMine: Handler = async (req, res) => {
+    res.json(await groups.listMine(me(req), cursorOf(req), limitOf(req.query.limit)));
+  };
+  const get: Handler = async (req, res) => {
+    res.json(await groups.get(me(req), gid(req)));
+  };
+  const update: Handler = async (req, res) => {
+    const changes: GroupChanges = {};
+    if (req.body.name !== undefined) changes.name = String(req.body.name).trim();
+    if (req.body.avatar !== undefined) changes.avatar = req.body.avatar;
+    if (req.body.announcement !== undefined) changes.announcement = textOrNull(req.body.announcement);
+    if (req.body.joinPolicy !== undefined) changes.joinPolicy = req.body.joinPolicy;
+    if (req.body.maxMembers !== undefined) changes.maxMembers = req.body.maxMembers;
+    res.json(await groups.update(me(req), gid(req), changes));
+  };
+  const dissolve: Handler = async (req, res) => {
+    await groups.dissolve(me(req), gid(req));
+    res.status(204).end();
+  };
+  const join: Handler = async (req, res) => {
+    const result = await groups.join(me(req), gid(req), textOrNull(req.body.message));
+    if (result.kind === 'member') res.status(200).json(result.member);
+    else res.status(202).json(result.request);
+  };
+  const leave: Handler = async (req, res) => {
+    await groups.leave(me(req), gid(req));
+    res.status(204).end();
+  };
+  const members: Handler = async (req, res) => {
+    res.json(await groups.listMembers(me(req), gid(req), cursorOf(req), limitOf(req.query.limit)));
+  };
+  const invite: Handler = async (req, res) => {
+    res.json(await groups.invite(me(req), gid(req), (req.body.userIds as unknown[]).map(String)));
+  };
+  const updateMember: Handler = async (req, res) => {
+    const changes: MemberChanges = {};
+    if (req.body.role !== undefined) changes.role = req.body.role;
+    if (req.body.nickname !== undefined) changes.nickname = textOrNull(req.body.nickname);
+    if (req.body.mutedUntil !== undefined) {
+      changes.mutedUntil = req.body.mutedUntil === null ? null : new Date(req.body.mutedUntil);
+    }
+    res.json(await groups.updateMember(me(req), gid(req), String(req.params.userId), changes));
+  };
+  const removeMember: Handler = async (req, res) => {
+    const ban = req.query.ban === 'true' || req.query.ban === '1';
+    await groups.removeMember(me(req), gid(req), String(req.params.userId), ban);
+    res.status(204).end();
+  };
+  const transfer: Handler = async (req, res) => {
+    res.json(await groups.transfer(me(req), gid(req), String(req.body.userId)));
+  };
+  const muteAll: Handler = async (req, res) => {
+    res.json(await groups.setMutedAll(me(req), gid(req), req.body.mutedAll === true));
+  };
+  const joinRequests: Handler = async (req, res) => {
+    res.json(await groups.listJoinRequests(me(req), gid(req), cursorOf(req), limitOf(req.query.limit)));
+  };
+  const approve: Handler = async (req, res) => {
+    res.json(await groups.approveJoinRequest(me(req), gid(req), String(req.params.requestId)));
+  };
+  const reject: Handler = async (req, res) => {
+    await groups.rejectJoinRequest(me(req), gid(req), String(req.params.requestId));
+    res.status(204).end();
+  };
+
   return (router: Router): void => {
-    router.post(
-      '/api/v1/groups',
-      auth,
-      validate(
-        nameField(false),
-        optionalUrl('avatar'),
-        body('memberIds')
-          .optional()
-          .isArray({ max: 500 })
-          .withMessage('must be an array of at most 500 user ids')
-          .bail()
-          .custom((arr: unknown[]) => arr.every(isId))
-          .withMessage('must contain only user ids'),
-        maxMembersField(),
-        joinPolicyField(),
-      ),
-      limitPerUser(deps.limits.groupCreations),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        const group = await groups.create(userId, {
-          name: String(req.body.name).trim(),
-          avatar: req.body.avatar ?? null,
-          memberIds: ((req.body.memberIds as unknown[] | undefined) ?? []).map(String),
-          maxMembers: req.body.maxMembers,
-          joinPolicy: req.body.joinPolicy as JoinPolicy | undefined,
-        });
-        res.status(201).json(group);
-      },
-    );
-
-    router.get('/api/v1/groups', auth, validate(...pageQuery()), async (req, res) => {
-      const { userId } = authOf(req);
-      res.json(await groups.listMine(userId, cursorOf(req.query.cursor), limitOf(req.query.limit)));
-    });
-
-    router.get('/api/v1/groups/:groupId', auth, validate(gid), async (req, res) => {
-      const { userId } = authOf(req);
-      res.json(await groups.get(userId, String(req.params.groupId)));
-    });
-
-    router.patch(
-      '/api/v1/groups/:groupId',
-      auth,
-      validate(
-        gid,
-        nameField(true),
-        optionalUrl('avatar'),
-        optionalString('announcement', 0, 2000, true),
-        joinPolicyField(),
-        maxMembersField(),
-      ),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        const changes: GroupChanges = {};
-        if (req.body.name !== undefined) changes.name = String(req.body.name).trim();
-        if (req.body.avatar !== undefined) changes.avatar = req.body.avatar;
-        if (req.body.announcement !== undefined) changes.announcement = textOrNull(req.body.announcement);
-        if (req.body.joinPolicy !== undefined) changes.joinPolicy = req.body.joinPolicy;
-        if (req.body.maxMembers !== undefined) changes.maxMembers = req.body.maxMembers;
-        res.json(await groups.update(userId, String(req.params.groupId), changes));
-      },
-    );
-
-    router.delete('/api/v1/groups/:groupId', auth, validate(gid), async (req, res) => {
-      const { userId } = authOf(req);
-      await groups.dissolve(userId, String(req.params.groupId));
-      res.status(204).end();
-    });
-
-    router.post(
-      '/api/v1/groups/:groupId/join',
-      auth,
-      validate(gid, optionalString('message', 0, 500, true)),
-      limitPerUser(deps.limits.joinRequests),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        const result = await groups.join(userId, String(req.params.groupId), textOrNull(req.body.message));
-        if (result.kind === 'member') res.status(200).json(result.member);
-        else res.status(202).json(result.request);
-      },
-    );
-
-    router.post('/api/v1/groups/:groupId/leave', auth, validate(gid), async (req, res) => {
-      const { userId } = authOf(req);
-      await groups.leave(userId, String(req.params.groupId));
-      res.status(204).end();
-    });
-
-    router.get('/api/v1/groups/:groupId/members', auth, validate(gid, ...pageQuery()), async (req, res) => {
-      const { userId } = authOf(req);
-      res.json(
-        await groups.listMembers(
-          userId,
-          String(req.params.groupId),
-          cursorOf(req.query.cursor),
-          limitOf(req.query.limit),
-        ),
-      );
-    });
-
-    router.post(
-      '/api/v1/groups/:groupId/members',
-      auth,
-      validate(gid, idArray('userIds', 1, 100)),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        res.json(
-          await groups.invite(
-            userId,
-            String(req.params.groupId),
-            (req.body.userIds as unknown[]).map(String),
-          ),
-        );
-      },
-    );
-
+    router.post('/api/v1/groups', auth, validate(...v.createRules), creationLimit, create);
+    router.get('/api/v1/groups', auth, validate(...v.listMineRules), listMine);
+    router.get('/api/v1/groups/:groupId', auth, validate(...v.groupRules), get);
+    router.patch('/api/v1/groups/:groupId', auth, validate(...v.updateRules), update);
+    router.delete('/api/v1/groups/:groupId', auth, validate(...v.groupRules), dissolve);
+    router.post('/api/v1/groups/:groupId/join', auth, validate(...v.joinRules), joinLimit, join);
+    router.post('/api/v1/groups/:groupId/leave', auth, validate(...v.groupRules), leave);
+    router.get('/api/v1/groups/:groupId/members', auth, validate(...v.groupPageRules), members);
+    router.post('/api/v1/groups/:groupId/members', auth, validate(...v.inviteRules), invite);
     router.patch(
       '/api/v1/groups/:groupId/members/:userId',
       auth,
-      validate(
-        gid,
-        idParam('userId'),
-        body('role').optional().isIn(['admin', 'member']).withMessage('must be admin or member'),
-        optionalString('nickname', 0, 64, true),
-        body('mutedUntil')
-          .optional({ values: 'null' })
-          .isString()
-          .withMessage('must be an ISO-8601 time or null')
-          .bail()
-          .isISO8601({ strict: true })
-          .withMessage('must be an ISO-8601 time or null')
-          .bail()
-          .custom((v: string) => {
-            const ms = new Date(v).getTime();
-            return Number.isFinite(ms) && ms >= 0 && ms < LATEST_TIME_MS;
-          })
-          .withMessage('must be between 1970 and 9999'),
-      ),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        const changes: { role?: 'admin' | 'member'; nickname?: string | null; mutedUntil?: Date | null } = {};
-        if (req.body.role !== undefined) changes.role = req.body.role;
-        if (req.body.nickname !== undefined) changes.nickname = textOrNull(req.body.nickname);
-        if (req.body.mutedUntil !== undefined) {
-          changes.mutedUntil = req.body.mutedUntil === null ? null : new Date(req.body.mutedUntil);
-        }
-        res.json(
-          await groups.updateMember(userId, String(req.params.groupId), String(req.params.userId), changes),
-        );
-      },
+      validate(...v.updateMemberRules),
+      updateMember,
     );
-
     router.delete(
       '/api/v1/groups/:groupId/members/:userId',
       auth,
-      validate(
-        gid,
-        idParam('userId'),
-        query('ban').optional().isIn(['true', 'false', '1', '0']).withMessage('must be true or false'),
-      ),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        const ban = req.query.ban === 'true' || req.query.ban === '1';
-        await groups.removeMember(userId, String(req.params.groupId), String(req.params.userId), ban);
-        res.status(204).end();
-      },
+      validate(...v.removeMemberRules),
+      removeMember,
     );
-
-    router.post(
-      '/api/v1/groups/:groupId/transfer',
-      auth,
-      validate(
-        gid,
-        body('userId')
-          .exists({ values: 'null' })
-          .withMessage('is required')
-          .bail()
-          .custom(isId)
-          .withMessage('must be a user id'),
-      ),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        res.json(await groups.transfer(userId, String(req.params.groupId), String(req.body.userId)));
-      },
-    );
-
-    router.put(
-      '/api/v1/groups/:groupId/mute',
-      auth,
-      validate(
-        gid,
-        body('mutedAll')
-          .exists()
-          .withMessage('is required')
-          .bail()
-          .isBoolean({ strict: true })
-          .withMessage('must be a boolean'),
-      ),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        res.json(await groups.setMutedAll(userId, String(req.params.groupId), req.body.mutedAll === true));
-      },
-    );
-
-    router.get(
-      '/api/v1/groups/:groupId/join-requests',
-      auth,
-      validate(gid, ...pageQuery()),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        res.json(
-          await groups.listJoinRequests(
-            userId,
-            String(req.params.groupId),
-            cursorOf(req.query.cursor),
-            limitOf(req.query.limit),
-          ),
-        );
-      },
-    );
-
+    router.post('/api/v1/groups/:groupId/transfer', auth, validate(...v.transferRules), transfer);
+    router.put('/api/v1/groups/:groupId/mute', auth, validate(...v.muteAllRules), muteAll);
+    router.get('/api/v1/groups/:groupId/join-requests', auth, validate(...v.groupPageRules), joinRequests);
     router.post(
       '/api/v1/groups/:groupId/join-requests/:requestId/approve',
       auth,
-      validate(gid, idParam('requestId')),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        res.json(
-          await groups.approveJoinRequest(userId, String(req.params.groupId), String(req.params.requestId)),
-        );
-      },
+      validate(...v.joinRequestRules),
+      approve,
     );
-
     router.post(
       '/api/v1/groups/:groupId/join-requests/:requestId/reject',
       auth,
-      validate(gid, idParam('requestId')),
-      async (req, res) => {
-        const { userId } = authOf(req);
-        await groups.rejectJoinRequest(userId, String(req.params.groupId), String(req.params.requestId));
-        res.status(204).end();
-      },
+      validate(...v.joinRequestRules),
+      reject,
     );
   };
 }
