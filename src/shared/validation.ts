@@ -60,7 +60,7 @@ function fieldPath(key: string): string {
 /**
  * Checks `subject` against `rules` and throws VALIDATION_FAILED listing every problem: the first failing
  * check of each field in the rule set's order, then the unknown body fields; at most MAX_DETAILS of them.
- * Synchronous and allocation-free for a valid subject, so it costs next to nothing on the hot paths.
+ * Synchronous, a few comparisons per field for a valid subject, so it costs next to nothing on hot paths.
  */
 export function checkRules(subject: ValidationSubject, rules: RuleSet): void {
   const body = normaliseBody(subject);
