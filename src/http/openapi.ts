@@ -45,7 +45,7 @@ interface Operation {
   responses: Record<string, unknown>;
 }
 
-/** Builds the OpenAPI 3 document from the `@openapi` comments beside the routes. */
+/** Builds the OpenAPI 3 document from the `@openapi` comments and the `<feature>.openapi.yaml` files beside the routes. */
 export function buildOpenApiDocument(): object {
   const ext = path.extname(__filename);
   const root = path.resolve(__dirname, '..');
@@ -158,7 +158,8 @@ export function buildOpenApiDocument(): object {
     },
     apis: [
       path.join(root, `http/*${ext}`),
-      path.join(root, `modules/**/*.routes${ext}`),
+      // Read from src/ also when running from dist/: tsc does not copy them, and dist/ is built in place.
+      path.join(__dirname, '../../src/modules/*/*.openapi.yaml'),
       path.join(root, `gateway/*${ext}`),
     ],
   }) as { paths: Record<string, Record<string, Operation>> };

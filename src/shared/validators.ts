@@ -1,5 +1,6 @@
 import { body, param, query, type ValidationChain } from 'express-validator';
 import { codePointsWithin } from './text';
+import type { Check, FieldRule, ValidationSubject } from './validation';
 
 /** A decimal id as used for users, groups and requests. */
 export const ID_RE = /^[1-9]\d{0,18}$/;
@@ -73,4 +74,43 @@ export function optionalUrl(field: string, max = 1024): ValidationChain {
     .bail()
     .isURL({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
     .withMessage('must be an http or https URL');
+}
+
+/** Check: present (neither missing nor null). */
+export const present: Check = (v) => (v === undefined || v === null ? 'is required' : null);
+
+/** Check: a string. */
+export function isString(message = 'must be a string'): Check {
+  return (v) => (typeof v === 'string' ? null : message);
+}
+
+/** Check: a string matching `re`. */
+export function matching(re: RegExp, message: string): Check {
+  return (v) => (typeof v === 'string' && re.test(v) ? null : message);
+}
+
+/** Check: one of `values`. */
+export function oneOf(values: readonly unknown[], message: string): Check {
+  return (v) => (values.includes(v) ? null : message);
+}
+
+const INT_STRING_RE = /^[-+]?\d+$/;
+
+/** Check: a string of decimal digits (sign and leading zeros allowed) whose value lies in [min, max]. */
+export function intString(min: number, max: number, message: string): Check {
+  return (v) => {
+    if (typeof v !== 'string' || !INT_STRING_RE.test(v)) return message;
+    const n = Number(v);
+    return n >= min && n <= max ? null : message;
+  };
+}
+
+/** Check: `test` holds for the value. */
+export function satisfies(test: (v: unknown, subject: ValidationSubject) => boolean, message: string): Check {
+  return (v, subject) => (test(v, subject) ? null : message);
+}
+
+/** Rule of a path parameter that must be an id. */
+export function idParamRule(name: string): FieldRule {
+  return { in: 'params', field: name, checks: [matching(ID_RE, 'must be an id')] };
 }

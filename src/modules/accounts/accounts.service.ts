@@ -24,6 +24,7 @@ import type { CaptchaService } from './captcha.service';
 import type { LoginFailures } from './login-throttle';
 import { burnPasswordCheck, hashPassword, isStrongPassword, verifyPassword } from './passwords';
 import type { TokenClaims, TokenService } from './tokens';
+import { assertUsername } from './accounts.validation';
 
 /** Tells which users have a live connection somewhere (the gateway's presence). */
 export interface PresenceReader {
@@ -147,6 +148,7 @@ export class AccountsService {
     captchaId?: string;
     captchaCode?: string;
   }): Promise<Session> {
+    assertUsername(input.username);
     if (!isStrongPassword(input.password)) {
       throw new ValidationError(
         'Password needs 8-128 characters with at least three of: lower case, upper case, digit, symbol',
@@ -178,6 +180,8 @@ export class AccountsService {
     captchaCode?: string;
     ip: string;
   }): Promise<Session> {
+    // The login throttle keys on the username, so it must have the username's bounded format.
+    assertUsername(input.username);
     const { loginFailures, captcha, store } = this.deps;
     if (captcha.enabled && (await loginFailures.captchaRequired(input.username, input.ip))) {
       if (!input.captchaId || !input.captchaCode) {
