@@ -7,8 +7,9 @@ import type { Config } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
 import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { describeWith } from '../helpers/servers';
 
-const describeWithServers = privateServersAvailable() ? describe : describe.skip;
+const describeWithServers = privateServersAvailable() ? describeWith('mysql') : describe.skip;
 
 describeWithServers('pushes after a Redis restart', () => {
   let redis: PrivateRedis;

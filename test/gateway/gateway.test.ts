@@ -4,13 +4,15 @@ import { ForbiddenError } from '../../src/shared/errors';
 import { createLogger } from '../../src/shared/logger';
 import { jwtSecretOf, login, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** Signs in again: a second session (device) of the same user, with a token of its own. */
 async function counter(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
   return (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
 
-describe('WebSocket gateway /ws', () => {
+needsServers('WebSocket gateway /ws', () => {
   let app: TestApp;
   const clients: TestClient[] = [];
   const open = async (token: string, options?: Parameters<typeof TestClient.connect>[2]) => {
@@ -363,7 +365,7 @@ describe('WebSocket gateway /ws', () => {
   });
 });
 
-describe('WebSocket gateway: heartbeat', () => {
+needsServers('WebSocket gateway: heartbeat', () => {
   let app: TestApp;
 
   beforeAll(async () => {
@@ -389,7 +391,7 @@ describe('WebSocket gateway: heartbeat', () => {
   });
 });
 
-describe('WebSocket gateway: revocation routing between instances', () => {
+needsServers('WebSocket gateway: revocation routing between instances', () => {
   let a: TestApp;
   let b: TestApp;
 
@@ -430,7 +432,7 @@ describe('WebSocket gateway: revocation routing between instances', () => {
   });
 });
 
-describe('WebSocket gateway: token expiry', () => {
+needsServers('WebSocket gateway: token expiry', () => {
   let app: TestApp;
 
   beforeAll(async () => {
@@ -458,7 +460,7 @@ describe('WebSocket gateway: token expiry', () => {
   });
 });
 
-describe('WebSocket gateway: connection log lines', () => {
+needsServers('WebSocket gateway: connection log lines', () => {
   let app: TestApp;
   const chunks: string[] = [];
   const lines = () =>

@@ -5,11 +5,13 @@ import { login, registerUser, testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
 import { eventually, TestClient } from './ws-client';
 import { validatedRequest } from '../helpers/openapi';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** One instance's API, for the shared test helpers. */
 const api = (url: string) => ({ http: validatedRequest(url) });
 
-describe('WebSocket gateway across server processes', () => {
+needsServers('WebSocket gateway across server processes', () => {
   let config: Config;
   let a: ServerProcess;
   let b: ServerProcess;

@@ -1,6 +1,8 @@
 import jwt from 'jsonwebtoken';
 import type { AccountsDeps } from '../../src/modules/accounts/accounts.service';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const PASSWORD = 'Passw0rd!';
 const PUBLIC_FIELDS = [
@@ -66,7 +68,7 @@ const highLimits = {
   rateLimit: { loginPerMinute: 10000, registerPerMinute: 10000, captchaPerMinute: 10000 },
 };
 
-describe('accounts (captcha off)', () => {
+needsServers('accounts (captcha off)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp(highLimits);
@@ -748,7 +750,7 @@ describe('accounts (captcha off)', () => {
   });
 });
 
-describe('accounts (captcha on)', () => {
+needsServers('accounts (captcha on)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({
@@ -928,7 +930,7 @@ describe('accounts (captcha on)', () => {
   });
 });
 
-describe('accounts rate limits', () => {
+needsServers('accounts rate limits', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({

@@ -3,6 +3,8 @@ import { TestClient } from '../gateway/ws-client';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, users, WsClient, type User } from '../social/social.helpers';
 import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 function expectLimited(res: Response): void {
   expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
@@ -27,7 +29,7 @@ const LIMITS = {
   },
 };
 
-describe('per-user write limits', () => {
+needsServers('per-user write limits', () => {
   let app: TestApp;
   let second: TestApp;
 

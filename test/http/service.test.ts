@@ -7,6 +7,8 @@ import type { Express } from 'express';
 import { dropDatabase, registerUser, startTestApp, testConfig, type TestApp } from '../helpers/app';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 interface RouterLayer {
   rawPath?: unknown;
@@ -91,7 +93,7 @@ async function startLoggedInstance(): Promise<{
   };
 }
 
-describe('service routes', () => {
+needsServers('service routes', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
@@ -201,7 +203,7 @@ describe('service routes', () => {
   });
 });
 
-describe('GET /readyz with Redis unreachable', () => {
+needsServers('GET /readyz with Redis unreachable', () => {
   let booted: Awaited<ReturnType<typeof startLoggedInstance>>;
   beforeAll(async () => {
     booted = await startLoggedInstance();
@@ -226,7 +228,7 @@ describe('GET /readyz with Redis unreachable', () => {
   });
 });
 
-describe('request logs', () => {
+needsServers('request logs', () => {
   let booted: Awaited<ReturnType<typeof startLoggedInstance>>;
   beforeAll(async () => {
     booted = await startLoggedInstance();
@@ -291,7 +293,7 @@ describe('request logs', () => {
   });
 });
 
-describe('aborted requests', () => {
+needsServers('aborted requests', () => {
   it('are logged once with aborted: true and status 499', async () => {
     const booted = await startLoggedInstance();
     try {
@@ -320,7 +322,7 @@ describe('aborted requests', () => {
   });
 });
 
-describe('error logs', () => {
+needsServers('error logs', () => {
   it('logs an unexpected error once with its cause and the request id, at level "error"', async () => {
     const booted = await startLoggedInstance();
     try {
@@ -349,7 +351,7 @@ describe('error logs', () => {
   });
 });
 
-describe('graceful stop', () => {
+needsServers('graceful stop', () => {
   it('lets an in-flight request finish, then stops listening', async () => {
     const booted = await startLoggedInstance();
     const { instance } = booted;

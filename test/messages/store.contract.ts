@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { MessageStore, NewMessage, StoredMessage } from '../../src/modules/messages/messages.store';
+import { describeWith, type Server } from '../helpers/servers';
 
 /** A store under test and how to release it. */
 export interface StoreHandle {
@@ -28,8 +29,13 @@ function text(
 }
 
 /** The behaviour every MessageStore implementation must show. */
-export function messageStoreContract(name: string, open: () => Promise<StoreHandle>): void {
-  describe(`MessageStore contract: ${name}`, () => {
+/** The behaviour every MessageStore must show; `needs` names the servers the engine under test uses. */
+export function messageStoreContract(
+  name: string,
+  open: () => Promise<StoreHandle>,
+  needs: Server[] = [],
+): void {
+  describeWith(...needs)(`MessageStore contract: ${name}`, () => {
     let handle: StoreHandle;
     let store: MessageStore;
     beforeAll(async () => {

@@ -1,9 +1,11 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, users, WsClient, type User } from './social.helpers';
 import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** Blocking hides the blocker: the blocked user gets none of their receipts, typing or presence. */
-describe('Blocks hide the blocker', () => {
+needsServers('Blocks hide the blocker', () => {
   let app: TestApp;
   const sockets: WsClient[] = [];
   const open = async (u: User) => {

@@ -1,5 +1,7 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 type Role = 'owner' | 'admin' | 'member' | 'nonMember' | 'banned';
 const ROLES: Role[] = ['owner', 'admin', 'member', 'nonMember', 'banned'];
@@ -236,7 +238,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe('group routes: authorisation matrix (owner, admin, member, non-member, banned)', () => {
+needsServers('group routes: authorisation matrix (owner, admin, member, non-member, banned)', () => {
   let app: TestApp;
   let people: Fixture['people'];
 

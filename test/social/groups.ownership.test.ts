@@ -6,8 +6,10 @@ import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql
 import { SocialCache } from '../../src/modules/social/social.cache';
 import { NoopDelivery } from '../../src/modules/social/social.delivery';
 import { bearer, befriend, createGroup, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('a group always has exactly one owner, and the owner is a member', () => {
+needsServers('a group always has exactly one owner, and the owner is a member', () => {
   let app: TestApp;
   let app2: TestApp;
   beforeAll(async () => {

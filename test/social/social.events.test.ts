@@ -1,7 +1,9 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, joinOpen, users, WsClient } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('social events over the WebSocket', () => {
+needsServers('social events over the WebSocket', () => {
   let app: TestApp;
   const clients: WsClient[] = [];
   const open = async (token: string) => {

@@ -1,7 +1,9 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('social routes never answer bad input with a 500', () => {
+needsServers('social routes never answer bad input with a 500', () => {
   let app: TestApp;
   let owner: User;
   let friend: User;

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, befriend, createGroup, joinOpen, users } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** Counts the commands a Redis client sends while `work` runs. */
 async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promise<string[]> {
@@ -18,7 +20,7 @@ async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promi
   return sent;
 }
 
-describe('SocialPolicy (the hot-path checks messaging calls)', () => {
+needsServers('SocialPolicy (the hot-path checks messaging calls)', () => {
   let app: TestApp;
   let app2: TestApp;
   const policy = () => app.instance.services.socialPolicy;

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { FriendsStore } from '../../src/modules/friends/friends.store';
 import type { GroupsStore } from '../../src/modules/groups/groups.store';
+import { describeWith, type Server } from '../helpers/servers';
 
 let counter = 0;
 /** A fresh user id (the stores never need the user row itself). */
@@ -12,8 +13,9 @@ function uid(): string {
 export function friendsStoreContract(
   name: string,
   open: () => Promise<{ store: FriendsStore; close: () => Promise<void> }>,
+  needs: Server[] = [],
 ) {
-  describe(`FriendsStore contract: ${name}`, () => {
+  describeWith(...needs)(`FriendsStore contract: ${name}`, () => {
     let store: FriendsStore;
     let close: () => Promise<void>;
     beforeAll(async () => {
@@ -125,8 +127,9 @@ export function friendsStoreContract(
 export function groupsStoreContract(
   name: string,
   open: () => Promise<{ store: GroupsStore; close: () => Promise<void> }>,
+  needs: Server[] = [],
 ) {
-  describe(`GroupsStore contract: ${name}`, () => {
+  describeWith(...needs)(`GroupsStore contract: ${name}`, () => {
     let store: GroupsStore;
     let close: () => Promise<void>;
     beforeAll(async () => {

@@ -7,6 +7,7 @@ import { AppError } from '../../src/shared/errors';
 import type { AccountsStore, NewUser } from '../../src/modules/accounts/accounts.store';
 import { MysqlAccountsStore } from '../../src/modules/accounts/accounts.store.mysql';
 import { dropDatabase, isolation } from '../helpers/app';
+import { describeWith, type Server } from '../helpers/servers';
 
 /** The contract every AccountsStore implementation must meet. */
 function accountsStoreContract(
@@ -17,8 +18,9 @@ function accountsStoreContract(
     block: (userId: string, blockedId: string) => Promise<void>;
     close: () => Promise<void>;
   }>,
+  needs: Server[] = [],
 ) {
-  describe(`AccountsStore contract: ${name}`, () => {
+  describeWith(...needs)(`AccountsStore contract: ${name}`, () => {
     let store: AccountsStore;
     let block: (userId: string, blockedId: string) => Promise<void>;
     let close: () => Promise<void>;
@@ -157,23 +159,27 @@ function accountsStoreContract(
   });
 }
 
-accountsStoreContract('MySQL', async () => {
-  const url = isolation().mysqlUrl;
-  const pool: Pool = await createMysqlPool(url, 2);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jim-sql-'));
-  for (const file of ['001_accounts.sql', '010_friends.sql']) {
-    fs.copyFileSync(path.resolve(__dirname, '../../sql', file), path.join(dir, file));
-  }
-  await migrate(pool, dir, createLogger({ level: 'silent' }));
-  fs.rmSync(dir, { recursive: true, force: true });
-  return {
-    store: new MysqlAccountsStore(pool),
-    block: async (userId, blockedId) => {
-      await pool.query('INSERT INTO user_blocks (user_id, blocked_id) VALUES (?, ?)', [userId, blockedId]);
-    },
-    close: async () => {
-      await pool.end();
-      await dropDatabase(url);
-    },
-  };
-});
+accountsStoreContract(
+  'MySQL',
+  async () => {
+    const url = isolation().mysqlUrl;
+    const pool: Pool = await createMysqlPool(url, 2);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jim-sql-'));
+    for (const file of ['001_accounts.sql', '010_friends.sql']) {
+      fs.copyFileSync(path.resolve(__dirname, '../../sql', file), path.join(dir, file));
+    }
+    await migrate(pool, dir, createLogger({ level: 'silent' }));
+    fs.rmSync(dir, { recursive: true, force: true });
+    return {
+      store: new MysqlAccountsStore(pool),
+      block: async (userId, blockedId) => {
+        await pool.query('INSERT INTO user_blocks (user_id, blocked_id) VALUES (?, ?)', [userId, blockedId]);
+      },
+      close: async () => {
+        await pool.end();
+        await dropDatabase(url);
+      },
+    };
+  },
+  ['mysql'],
+);
