@@ -482,6 +482,23 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await as(await user()).put(`/api/v1/conversations/${cid}/pin`)).status).toBe(403);
       });
 
+      it('keeps counting unread messages while the conversation is muted', async () => {
+        const { a, b, cid } = await friends();
+        const line = async () =>
+          ((await as(b).get('/api/v1/conversations')).body.items as Array<{ conversationId: string }>).find(
+            (i) => i.conversationId === cid,
+          );
+        await send(a, cid, 'before');
+        expect((await as(b).put(`/api/v1/conversations/${cid}/mute`)).status).toBe(204);
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 1, lastSeq: 1 });
+        await send(a, cid, 'muted 1');
+        await send(a, cid, 'muted 2');
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 3, lastSeq: 3 });
+        expect((await as(b).post(`/api/v1/conversations/${cid}/read`, { seq: 2 })).status).toBe(204);
+        await send(a, cid, 'muted 3');
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 2, readSeq: 2, lastSeq: 4 });
+      });
+
       it('pages the chat list with ?limit and an opaque ?cursor, in a stable order', async () => {
         const me = await user();
         expect((await send(me, 'w:world', 'the oldest line')).status).toBe(201);
@@ -699,6 +716,30 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect(a1.frames.filter((f) => f.type === 'message' && f.data.seq === 1)).toHaveLength(0);
       });
 
+      it('answers a send retried with the same clientMsgId with the same ack, storing one message', async () => {
+        const { a, b, cid } = await friends();
+        const c = await connect(a);
+        const clientMsgId = cmid();
+        const frame = (id: string) =>
+          c.send({
+            type: 'send',
+            id,
+            data: { conversationId: cid, type: 'text', content: { text: 'r' }, clientMsgId },
+          });
+        frame('try-1');
+        const first = await c.next('ack');
+        frame('try-2');
+        const second = await c.next('ack');
+        expect(first.data).toMatchObject({ id: 'try-1' });
+        expect(second.data).toMatchObject({ id: 'try-2' });
+        expect(second.data.message).toEqual(first.data.message);
+        const history = await as(b).get(`/api/v1/conversations/${cid}/messages`);
+        expect(history.status).toBe(200);
+        expect(
+          history.body.items.map((m: { id: string; clientMsgId: string }) => [m.id, m.clientMsgId]),
+        ).toEqual([[(first.data.message as { id: string }).id, clientMsgId]]);
+      });
+
       it('answers rule and validation failures with error frames carrying the frame id', async () => {
         const a = await user();
         const stranger = await user();
@@ -838,8 +879,13 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const c1 = await connect(m1);
         const c2 = await connect(m2);
         await send(owner, g.cid, 'all hands');
-        expect((await c1.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
-        expect((await c2.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
+        // The second message closes the window: a duplicate of the first would have come before it.
+        await send(owner, g.cid, 'marker');
+        for (const c of [c1, c2]) {
+          expect((await c.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
+          expect((await c.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 2 });
+          expect(c.frames.filter((f) => f.type === 'message')).toEqual([]);
+        }
       });
     });
   });

@@ -122,6 +122,35 @@ needsServers('social events over the WebSocket', () => {
     );
   });
 
+  it('an invisible user connecting and disconnecting sends friends no presence, and reads offline', async () => {
+    const [a, b, w] = await users(app, 3);
+    await befriend(app, a, b);
+    await befriend(app, w, b);
+    const invisible = await app.http
+      .patch('/api/v1/users/me')
+      .set('Authorization', bearer(a))
+      .send({ presence: 'invisible' });
+    expect(invisible.status).toBe(200);
+    const wb = await open(b.token);
+    const wa = await open(a.token);
+    // w is visible: its presence events are markers, each closing a window in which a's would have come.
+    const ww = await open(w.token);
+    await wb.next<{ userId: string }>(
+      'presence',
+      (d) => d.userId === w.id && (d as { online?: boolean }).online === true,
+    );
+    const seen = await app.http.get(`/api/v1/users/${a.id}`).set('Authorization', bearer(b));
+    expect(seen.body).toMatchObject({ online: false, presence: 'offline' });
+    await wa.close();
+    await ww.close();
+    await wb.next<{ userId: string }>(
+      'presence',
+      (d) => d.userId === w.id && (d as { online?: boolean }).online === false,
+    );
+    await wb.ping();
+    expect(wb.types()).not.toContain('presence');
+  });
+
   it('a friend the user blocks does not hear their presence', async () => {
     const [a, b, c] = await users(app, 3);
     await befriend(app, a, b);
@@ -131,6 +160,8 @@ needsServers('social events over the WebSocket', () => {
     await open(a.token);
     await wc.next<{ userId: string }>('presence', (d) => d.userId === a.id);
     expect(await app.instance.services.friends.presenceAudience(a.id)).toEqual([c.id]);
+    // Once the ping is answered, a presence event sent to b before it would have arrived.
+    await wb.ping();
     expect(wb.types()).not.toContain('presence');
   });
 

@@ -4,7 +4,7 @@ import { bearer, befriend, createGroup, joinOpen, users } from './social.helpers
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 
-/** Counts the commands a Redis client sends while `work` runs. */
+/** Counts the commands a Redis client sends while `work` runs; an error in `work` fails the test. */
 async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promise<string[]> {
   const sent: string[] = [];
   const original = redis.sendCommand.bind(redis);
@@ -13,7 +13,7 @@ async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promi
     return (original as (...args: unknown[]) => unknown)(command, ...rest);
   }) as Redis['sendCommand'];
   try {
-    await work().catch(() => undefined);
+    await work();
   } finally {
     redis.sendCommand = original;
   }
