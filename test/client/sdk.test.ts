@@ -1,7 +1,7 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { unwrap, type JimClient } from '../../client/src';
 import { befriend, expectConsecutive, nextReady, Recorder, sdkClient, until } from './sdk-helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

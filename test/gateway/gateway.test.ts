@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { ForbiddenError } from '../../src/shared/errors';
 import { createLogger } from '../../src/shared/logger';
 import { jwtSecretOf, login, registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { eventually, refusedUpgrade, TestClient, upgradeStatus } from './ws-client';
+import { eventually, refusedUpgrade, TestClient, upgradeStatus } from '../helpers/ws-client';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

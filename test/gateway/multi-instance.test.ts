@@ -3,7 +3,7 @@ import type { Config } from '../../src/config';
 import { parseMysqlUrl } from '../../src/infra/mysql';
 import { login, registerUser, testConfig } from '../helpers/app';
 import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/processes';
-import { eventually, TestClient } from './ws-client';
+import { eventually, TestClient } from '../helpers/ws-client';
 import { validatedRequest } from '../helpers/openapi';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
@@ -40,7 +40,7 @@ needsServers('WebSocket gateway across server processes', () => {
     });
     [a, b] = await Promise.all([spawnInstance(config), spawnInstance(config)]);
     viewer = await registerUser(api(a.url));
-  }, 60_000);
+  }, 180_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
@@ -116,7 +116,7 @@ needsServers('WebSocket gateway across server processes', () => {
     await f.next('test.marker');
     expect(f.frames.filter((x) => x.type === 'presence')).toEqual([]);
     await Promise.all([a.setAudience([]), b.setAudience([])]);
-  });
+  }, 180_000);
 
   it('closes the connections of a token logged out through one instance on the other, leaving other tokens open', async () => {
     const u = await registerUser(api(a.url));

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import type { AccountsDeps } from '../../src/modules/accounts/accounts.service';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { loginRequest, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 
@@ -77,9 +77,7 @@ needsServers('accounts (captcha off)', () => {
     await app.close();
   });
 
-  async function login(username: string, password = PASSWORD) {
-    return app.http.post('/api/v1/auth/login').send({ username, password });
-  }
+  const login = (username: string, password = PASSWORD) => loginRequest(app, { username, password });
 
   describe('POST /api/v1/auth/register', () => {
     it('answers 201 {user, token, expiresAt} with every user field present and null where empty', async () => {
@@ -837,8 +835,7 @@ needsServers('accounts (captcha on)', () => {
   });
 
   describe('POST /api/v1/auth/login with the captcha on', () => {
-    const login = (body: Record<string, string>, ip = '203.0.113.7') =>
-      app.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send(body);
+    const login = (body: Record<string, string>, ip = '203.0.113.7') => loginRequest(app, body, ip);
 
     it('requires the captcha after 3 failures for that username from that address, and only there', async () => {
       const victim = uname('v');

@@ -1,5 +1,5 @@
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { refusedUpgrade, upgradeStatus } from '../gateway/ws-client';
+import { refusedUpgrade, upgradeStatus } from '../helpers/ws-client';
 import { originCheck } from '../../src/http/cors';
 import { loadConfig } from '../../src/config';
 import { describeWith } from '../helpers/servers';

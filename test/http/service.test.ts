@@ -9,7 +9,7 @@ import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
 import { describeWith } from '../helpers/servers';
 import { PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
-import { eventually } from '../gateway/ws-client';
+import { eventually } from '../helpers/ws-client';
 import type { Config, DeepPartial } from '../../src/config';
 const needsServers = describeWith('mysql', 'redis');
 

@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
-import { TestClient } from '../gateway/ws-client';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, type User } from '../social/social.helpers';
+import { TestClient } from '../helpers/ws-client';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, type User } from '../social/social.helpers';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

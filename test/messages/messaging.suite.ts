@@ -1,8 +1,9 @@
+import { privateConversationId, swappedPrivateConversationId } from '../helpers/ids';
 import type { DeepPartial, Config } from '../../src/config';
 import { startInstance, type Instance } from '../../src/server';
 import { createLogger } from '../../src/shared/logger';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { TestClient } from '../gateway/ws-client';
+import { befriend as befriendThroughApi, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { TestClient } from '../helpers/ws-client';
 import { validatedRequest } from '../helpers/openapi';
 import { describeWith } from '../helpers/servers';
 
@@ -15,7 +16,7 @@ export interface StoreSetup {
 }
 
 function pcid(a: User, b: User): string {
-  return BigInt(a.id) < BigInt(b.id) ? `p:${a.id}:${b.id}` : `p:${b.id}:${a.id}`;
+  return privateConversationId(a.id, b.id);
 }
 
 let n = 0;
@@ -48,12 +49,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
     const send = (u: User, conversationId: string, text = 'hello', clientMsgId = cmid()) =>
       as(u).post('/api/v1/messages', { conversationId, type: 'text', content: { text }, clientMsgId });
     const user = () => registerUser(app);
-    const befriend = async (a: User, b: User, message?: string) => {
-      const req = await as(a).post('/api/v1/friend-requests', { userId: b.id, message });
-      expect(req.status).toBe(201);
-      const acc = await as(b).post(`/api/v1/friend-requests/${req.body.id}/accept`, {});
-      expect(acc.status).toBe(200);
-    };
+    const befriend = (a: User, b: User, message?: string) => befriendThroughApi(app, a, b, message);
     const friends = async () => {
       const a = await user();
       const b = await user();
@@ -327,8 +323,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const unknown = await send(a, 'g:999999999');
         expect(unknown.status).toBe(404);
         expect(unknown.body.error.code).toBe('CONVERSATION_NOT_FOUND');
-        const [lo, hi] = BigInt(a.id) < BigInt(b.id) ? [a.id, b.id] : [b.id, a.id];
-        const reversed = await send(a, `p:${hi}:${lo}`);
+        const reversed = await send(a, swappedPrivateConversationId(a.id, b.id));
         expect(reversed.status).toBe(404);
         expect(reversed.body.error.code).toBe('CONVERSATION_NOT_FOUND');
         const self = await send(a, `p:${a.id}:${a.id}`);
@@ -806,8 +801,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const c2 = await connect(m2);
         expect(await wsSend(c2, 'm2', g.cid)).toMatchObject({ id: 'm2', code: 'MUTED' });
         // CONVERSATION_NOT_FOUND: a well-formed id that is not canonical (larger id first), and no such group.
-        const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
-        expect(await wsSend(ca, 'c1', `p:${hi}:${lo}`)).toMatchObject({
+        expect(await wsSend(ca, 'c1', swappedPrivateConversationId(a.id, b.id))).toMatchObject({
           id: 'c1',
           code: 'CONVERSATION_NOT_FOUND',
         });

@@ -1,7 +1,6 @@
 import { MessagesService } from '../../src/modules/messages/messages.service';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { befriend } from '../social/social.helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { privateConversationId } from '../helpers/ids';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

@@ -1,5 +1,5 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, users, type User } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, users, type User } from './social.helpers';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

@@ -1,11 +1,11 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
 import { GroupsService } from '../../src/modules/groups/groups.service';
 import type { GroupsStore } from '../../src/modules/groups/groups.store';
 import { MysqlGroupsStore } from '../../src/modules/groups/groups.store.mysql';
 import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql';
 import { SocialCache } from '../../src/modules/social/social.cache';
 import { NoopDelivery } from '../../src/modules/social/social.delivery';
-import { bearer, befriend, createGroup, users, type User } from './social.helpers';
+import { bearer, createGroup, users, type User } from './social.helpers';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, joinOpen, users } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, joinOpen, users } from './social.helpers';
 import { describeWith } from '../helpers/servers';
 const needsServers = describeWith('mysql', 'redis');
 

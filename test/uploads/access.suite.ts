@@ -1,8 +1,8 @@
 import type { Config, DeepPartial } from '../../src/config';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, joinOpen, type User } from '../social/social.helpers';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, joinOpen, type User } from '../social/social.helpers';
 import * as media from './fixtures';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
 import { describeWith } from '../helpers/servers';
 
 /** Where the suite's instance keeps messages: extra config, and cleanup once the suite is done. */
