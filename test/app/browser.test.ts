@@ -6,6 +6,8 @@ import zlib from 'node:zlib';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const ROOT = path.resolve(__dirname, '../..');
 // Screenshots go to docs/screenshots with UPDATE_SCREENSHOTS=1, else to a temporary folder.
@@ -75,7 +77,7 @@ function chatItem(page: Page, title: string) {
   return page.getByRole('list', { name: 'Conversations' }).getByRole('button', { name: new RegExp(title) });
 }
 
-describe('web app at /app in Chromium', () => {
+needsServers('web app at /app in Chromium', () => {
   it('serves a small bundle with no outside requests', async () => {
     const assets = path.join(ROOT, 'app', 'dist', 'assets');
     const js = fs.readdirSync(assets).filter((f) => f.endsWith('.js'));

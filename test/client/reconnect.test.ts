@@ -4,6 +4,8 @@ import { cleanupIsolation, spawnInstance, type ServerProcess } from '../helpers/
 import { unwrap, type JimClient } from '../../client/src';
 import { befriend, expectConsecutive, nextReady, Recorder, sdkClient, until } from './sdk-helpers';
 import { freePort } from '../helpers/private-servers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 // A process start, a crash and a restart: slow on a busy machine.
 jest.setTimeout(180_000);
@@ -23,7 +25,7 @@ afterAll(async () => {
   await cleanupIsolation(config);
 });
 
-describe('JimClient across a server crash', () => {
+needsServers('JimClient across a server crash', () => {
   it('delivers every message exactly once on every client while the server is killed and restarted', async () => {
     const url = server!.url;
     const make = async (name: string) => {

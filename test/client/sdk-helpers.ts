@@ -7,7 +7,7 @@ import {
   type OutgoingMessage,
 } from '../../client/src';
 import type { WebSocketConstructor } from '../../client/src/client';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
 
 /** An SDK client for Node 20 (the `ws` package as WebSocket), with short reconnect delays for tests. */
 export function sdkClient(baseUrl: string, options: Partial<JimClientOptions> = {}): JimClient {

@@ -1,7 +1,9 @@
 import { startTestApp, type TestApp } from '../helpers/app';
 import { unwrap, type JimClient } from '../../client/src';
 import { befriend, expectConsecutive, nextReady, Recorder, sdkClient, until } from './sdk-helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 let app: TestApp;
 const open: JimClient[] = [];
@@ -42,7 +44,7 @@ function text(i: number | string) {
   return { text: `m${i}` };
 }
 
-describe('JimClient against a real server', () => {
+needsServers('JimClient against a real server', () => {
   it('hands every message on once and in seq order, own sends included (from their acks)', async () => {
     const { a, b, cid } = await pair();
     const sent = [1, 2, 3, 4, 5].map((i) => a.client.send(cid, 'text', text(i)));

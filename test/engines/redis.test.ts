@@ -2,6 +2,7 @@ import { closeRedisClients, createRedisClients, type RedisClients } from '../../
 import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
 import { redisLimiters } from '../../src/infra/redis/rate-limit.redis';
 import { RedisShortLivedStore } from '../../src/infra/redis/short-lived.redis';
+import { describeWith } from '../helpers/servers';
 import { isolation } from '../helpers/app';
 import { sleep } from './engine-handle';
 import { generationCacheContract } from './generation-cache.contract';
@@ -23,34 +24,36 @@ async function openRedis(): Promise<{ redis: RedisClients; close: () => Promise<
   };
 }
 
-shortLivedContract('Redis', async () => {
-  const { redis, close } = await openRedis();
-  return { engine: new RedisShortLivedStore(redis.command, redis.keys), elapse: sleep, close };
-});
-
-rateLimitContract('Redis', async () => {
-  const { redis, close } = await openRedis();
-  return { limiters: redisLimiters(redis.command, redis.keys), close };
-});
-
-generationCacheContract('Redis', async () => {
-  const { redis, close } = await openRedis();
-  return { engine: new RedisGenerationCache(redis.command, redis.keys), elapse: sleep, close };
-});
-
-describe('Redis engines keep the key names of earlier releases', () => {
-  let redis: RedisClients;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ redis, close } = await openRedis());
+describeWith('redis')('Redis engines', () => {
+  shortLivedContract('Redis', async () => {
+    const { redis, close } = await openRedis();
+    return { engine: new RedisShortLivedStore(redis.command, redis.keys), elapse: sleep, close };
   });
-  afterAll(() => close());
 
-  it('places short-lived keys and cache entries under the prefix, as `<prefix><logical key>`', async () => {
-    await new RedisShortLivedStore(redis.command, redis.keys).set('captcha:abc', 'x1y2', 60);
-    expect(await redis.command.get(`${redis.keys.prefix}captcha:abc`)).toBe('x1y2');
-    const cache = new RedisGenerationCache(redis.command, redis.keys);
-    await cache.bump('social:pairgen:1:2', 'social:pair:1:2', 60);
-    expect(await redis.command.get(`${redis.keys.prefix}social:pairgen:1:2`)).toBe('1');
+  rateLimitContract('Redis', async () => {
+    const { redis, close } = await openRedis();
+    return { limiters: redisLimiters(redis.command, redis.keys), close };
+  });
+
+  generationCacheContract('Redis', async () => {
+    const { redis, close } = await openRedis();
+    return { engine: new RedisGenerationCache(redis.command, redis.keys), elapse: sleep, close };
+  });
+
+  describe('Redis engines keep the key names of earlier releases', () => {
+    let redis: RedisClients;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ redis, close } = await openRedis());
+    });
+    afterAll(() => close());
+
+    it('places short-lived keys and cache entries under the prefix, as `<prefix><logical key>`', async () => {
+      await new RedisShortLivedStore(redis.command, redis.keys).set('captcha:abc', 'x1y2', 60);
+      expect(await redis.command.get(`${redis.keys.prefix}captcha:abc`)).toBe('x1y2');
+      const cache = new RedisGenerationCache(redis.command, redis.keys);
+      await cache.bump('social:pairgen:1:2', 'social:pair:1:2', 60);
+      expect(await redis.command.get(`${redis.keys.prefix}social:pairgen:1:2`)).toBe('1');
+    });
   });
 });

@@ -1,13 +1,12 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { registerUser, testConfig } from '../helpers/app';
-import { befriend } from '../social/social.helpers';
+import { befriend, registerUser, testConfig } from '../helpers/app';
 import { PrivateMariadb, PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
-import { eventually, TestClient } from '../gateway/ws-client';
+import { eventually, TestClient } from '../helpers/ws-client';
 import type { DeepPartial, Config } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
 
 /** JSON log lines written by an instance, kept for the checks. */
 class LogLines extends Writable {

@@ -1,14 +1,14 @@
 import request from 'supertest';
-import { dropDatabase, registerUser, testConfig } from '../helpers/app';
-import { befriend } from '../social/social.helpers';
+import { befriend, dropDatabase, registerUser, testConfig } from '../helpers/app';
 import { PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
-import { TestClient } from '../gateway/ws-client';
+import { TestClient } from '../helpers/ws-client';
 import type { Config } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
 
-const describeWithServers = privateServersAvailable() ? describe : describe.skip;
+const describeWithServers = privateServersAvailable() ? describeWith('mysql') : describe.skip;
 
 describeWithServers('pushes after a Redis restart', () => {
   let redis: PrivateRedis;

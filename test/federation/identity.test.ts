@@ -10,6 +10,8 @@ import {
 import { signFederationRequest } from '../../src/modules/federation/federation.signatures';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { freePort } from '../helpers/private-servers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 function fed(domain: string, port: number, peers: string, extra: Record<string, unknown> = {}) {
   return {
@@ -135,7 +137,7 @@ describe('peer policy', () => {
   });
 });
 
-describe('server identity and signed requests between two servers', () => {
+needsServers('server identity and signed requests between two servers', () => {
   let a: TestApp;
   let a2: TestApp;
   let b: TestApp;

@@ -3,7 +3,7 @@ import type { BusScope, GatewayEngine } from '../../src/gateway/engine';
 import type { ServerEvent } from '../../src/gateway/gateway.types';
 import { PresenceService } from '../../src/gateway/presence';
 import { createLogger } from '../../src/shared/logger';
-import { eventually } from './ws-client';
+import { eventually } from '../helpers/ws-client';
 
 /** Engines of one backend: `instance()` is one more instance sharing it with the others. */
 export interface EngineBackend {

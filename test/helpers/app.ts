@@ -156,13 +156,38 @@ export async function registerUser(
   return { id: res.body.user.id, token: res.body.token, username, password };
 }
 
+/** `POST /api/v1/auth/login` with `body` as is (from `ip` through X-Forwarded-For when given): the raw answer. */
+export function loginRequest(app: Pick<TestApp, 'http'>, body: Record<string, string>, ip?: string) {
+  const req = app.http.post('/api/v1/auth/login');
+  return (ip ? req.set('X-Forwarded-For', ip) : req).send(body);
+}
+
 /** Signs in through the API: another session of the user, with a token of its own. */
 export async function login(
   app: Pick<TestApp, 'http'>,
   username: string,
   password = 'Passw0rd!',
 ): Promise<string> {
-  const res = await app.http.post('/api/v1/auth/login').send({ username, password });
+  const res = await loginRequest(app, { username, password });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.token as string;
+}
+
+/** Makes two users friends through the API: `a` asks (with `message` as the greeting), `b` accepts. */
+export async function befriend(
+  app: Pick<TestApp, 'http'>,
+  a: { id: string; token: string },
+  b: { id: string; token: string },
+  message?: string,
+): Promise<void> {
+  const req = await app.http
+    .post('/api/v1/friend-requests')
+    .set('Authorization', `Bearer ${a.token}`)
+    .send({ userId: b.id, ...(message === undefined ? {} : { message }) });
+  if (req.status !== 201) throw new Error(`request failed: ${req.status} ${JSON.stringify(req.body)}`);
+  const acc = await app.http
+    .post(`/api/v1/friend-requests/${req.body.id}/accept`)
+    .set('Authorization', `Bearer ${b.token}`)
+    .send({});
+  if (acc.status !== 200) throw new Error(`accept failed: ${acc.status} ${JSON.stringify(acc.body)}`);
 }

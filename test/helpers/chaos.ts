@@ -10,7 +10,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { freePort, PrivateMariadb, PrivateRedis } from './private-servers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from './ids';
 
 const ROOT = path.resolve(__dirname, '../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.js');

@@ -53,10 +53,11 @@ export function spawnInstance(config: Config): Promise<ServerProcess> {
     else child.once('exit', () => resolve());
   });
   return new Promise<ServerProcess>((resolve, reject) => {
+    // A hang guard: on a loaded machine compiling and migrating in the child can take long.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error('instance process did not start in time'));
-    }, 30_000);
+    }, 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`instance process exited during start (code ${code})`));

@@ -1,6 +1,8 @@
 import jwt from 'jsonwebtoken';
 import type { AccountsDeps } from '../../src/modules/accounts/accounts.service';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { loginRequest, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const PASSWORD = 'Passw0rd!';
 const PUBLIC_FIELDS = [
@@ -66,7 +68,7 @@ const highLimits = {
   rateLimit: { loginPerMinute: 10000, registerPerMinute: 10000, captchaPerMinute: 10000 },
 };
 
-describe('accounts (captcha off)', () => {
+needsServers('accounts (captcha off)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp(highLimits);
@@ -75,9 +77,7 @@ describe('accounts (captcha off)', () => {
     await app.close();
   });
 
-  async function login(username: string, password = PASSWORD) {
-    return app.http.post('/api/v1/auth/login').send({ username, password });
-  }
+  const login = (username: string, password = PASSWORD) => loginRequest(app, { username, password });
 
   describe('POST /api/v1/auth/register', () => {
     it('answers 201 {user, token, expiresAt} with every user field present and null where empty', async () => {
@@ -746,7 +746,7 @@ describe('accounts (captcha off)', () => {
   });
 });
 
-describe('accounts (captcha on)', () => {
+needsServers('accounts (captcha on)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({
@@ -833,8 +833,7 @@ describe('accounts (captcha on)', () => {
   });
 
   describe('POST /api/v1/auth/login with the captcha on', () => {
-    const login = (body: Record<string, string>, ip = '203.0.113.7') =>
-      app.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send(body);
+    const login = (body: Record<string, string>, ip = '203.0.113.7') => loginRequest(app, body, ip);
 
     it('requires the captcha after 3 failures for that username from that address, and only there', async () => {
       const victim = uname('v');
@@ -926,7 +925,7 @@ describe('accounts (captcha on)', () => {
   });
 });
 
-describe('accounts rate limits', () => {
+needsServers('accounts rate limits', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({

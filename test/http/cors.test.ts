@@ -1,7 +1,9 @@
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { refusedUpgrade, upgradeStatus } from '../gateway/ws-client';
+import { refusedUpgrade, upgradeStatus } from '../helpers/ws-client';
 import { originCheck } from '../../src/http/cors';
 import { loadConfig } from '../../src/config';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const LOCAL_APP = 'http://localhost:5173';
 const FOREIGN = 'https://evil.example';
@@ -67,7 +69,7 @@ describe('originCheck (cors.origins)', () => {
   });
 });
 
-describe('CORS and security headers (default origins outside production)', () => {
+needsServers('CORS and security headers (default origins outside production)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
@@ -176,7 +178,7 @@ describe('CORS and security headers (default origins outside production)', () =>
   });
 });
 
-describe('CORS with configured origins', () => {
+needsServers('CORS with configured origins', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ cors: { origins: 'https://app.example.com', maxAgeSeconds: 120 } });

@@ -1,5 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { jwtSecretOf, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 type Method = 'post' | 'patch' | 'put';
 
@@ -77,7 +79,7 @@ function expectEnvelope(res: {
   expectNoInternals(res);
 }
 
-describe('hostile input and the error envelope', () => {
+needsServers('hostile input and the error envelope', () => {
   let app: TestApp;
   let token: string;
   beforeAll(async () => {
@@ -351,7 +353,7 @@ describe('hostile input and the error envelope', () => {
   });
 });
 
-describe('unexpected failures', () => {
+needsServers('unexpected failures', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();

@@ -5,6 +5,8 @@ import { cleanupIsolation } from '../helpers/processes';
 import { sharedSecret } from '../../src/infra/mysql';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** The rows of `server_secrets`. */
 async function storedSecrets(instance: Instance): Promise<Array<{ name: string; value: string }>> {
@@ -12,7 +14,7 @@ async function storedSecrets(instance: Instance): Promise<Array<{ name: string; 
   return rows as Array<{ name: string; value: string }>;
 }
 
-describe('the secret that signs access tokens', () => {
+needsServers('the secret that signs access tokens', () => {
   it('is made at first start when JWT_SECRET is unset, kept in the database and used by every instance', async () => {
     const first = await startTestApp();
     try {

@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import { dropDatabase, isolation } from '../helpers/app';
 import { validatedRequest } from '../helpers/openapi';
 import { freePort } from '../helpers/private-servers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 // `src/main.ts` as `npm start` runs it (TypeScript loaded through swc instead of the built dist/): the
 // primary with its workers, the signals, the exit codes and the boot-time configuration check.
@@ -72,7 +74,7 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
   }
 }
 
-describe('the server process (src/main.ts)', () => {
+needsServers('the server process (src/main.ts)', () => {
   const iso = isolation();
   const running: Started[] = [];
 

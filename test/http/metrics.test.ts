@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const DASHBOARD = path.resolve(__dirname, '../../docs/grafana-dashboard.json');
 
@@ -32,7 +34,7 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: str
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('GET /metrics', () => {
+needsServers('GET /metrics', () => {
   let app: TestApp;
   const scrape = async () => (await app.http.get('/metrics')).text;
   beforeAll(async () => {

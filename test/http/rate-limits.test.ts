@@ -1,8 +1,10 @@
 import type { Response } from 'supertest';
-import { TestClient } from '../gateway/ws-client';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, users, WsClient, type User } from '../social/social.helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { TestClient } from '../helpers/ws-client';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, users, type User } from '../social/social.helpers';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 function expectLimited(res: Response): void {
   expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
@@ -27,7 +29,7 @@ const LIMITS = {
   },
 };
 
-describe('per-user write limits', () => {
+needsServers('per-user write limits', () => {
   let app: TestApp;
   let second: TestApp;
 
@@ -192,17 +194,17 @@ describe('per-user write limits', () => {
     await befriend(app, a, c);
     const cidOf = (x: User, y: User) => privateConversationId(x.id, y.id);
     const [wa, wb, wc] = [
-      await WsClient.open(app, a.token),
-      await WsClient.open(app, b.token),
-      await WsClient.open(app, c.token),
+      await TestClient.open(app, a.token),
+      await TestClient.open(app, b.token),
+      await TestClient.open(app, c.token),
     ];
     const typing = (conversationId: string) =>
       wa.socket.send(JSON.stringify({ type: 'typing', data: { conversationId } }));
     for (let i = 0; i < 3; i++) typing(cidOf(a, b));
     typing(cidOf(a, c));
-    expect(await wb.next('typing')).toEqual({ conversationId: cidOf(a, b), userId: a.id });
-    expect(await wc.next('typing')).toEqual({ conversationId: cidOf(a, c), userId: a.id });
-    await expect(wb.next('typing', () => true, 1500)).rejects.toThrow(/no typing frame/);
+    expect(await wb.event('typing')).toEqual({ conversationId: cidOf(a, b), userId: a.id });
+    expect(await wc.event('typing')).toEqual({ conversationId: cidOf(a, c), userId: a.id });
+    await expect(wb.event('typing', () => true, 1500)).rejects.toThrow(/no typing frame/);
     await wa.ping();
     expect(wa.types()).not.toContain('error');
     await Promise.all([wa.close(), wb.close(), wc.close()]);

@@ -7,6 +7,11 @@ import type { Express } from 'express';
 import { dropDatabase, registerUser, startTestApp, testConfig, type TestApp } from '../helpers/app';
 import { createLogger } from '../../src/shared/logger';
 import { startInstance, type Instance } from '../../src/server';
+import { describeWith } from '../helpers/servers';
+import { PrivateRedis, privateServersAvailable } from '../helpers/private-servers';
+import { eventually } from '../helpers/ws-client';
+import type { Config, DeepPartial } from '../../src/config';
+const needsServers = describeWith('mysql', 'redis');
 
 interface RouterLayer {
   rawPath?: unknown;
@@ -71,12 +76,12 @@ function memoryLog(): { stream: Writable; lines: Array<Record<string, unknown>>;
 }
 
 /** Boots an instance that logs into memory; close() stops it and drops its data. */
-async function startLoggedInstance(): Promise<{
+async function startLoggedInstance(overrides: DeepPartial<Config> = {}): Promise<{
   instance: Instance;
   log: ReturnType<typeof memoryLog>;
   close: () => Promise<void>;
 }> {
-  const config = testConfig({ log: { level: 'info' } });
+  const config = testConfig({ log: { level: 'info' }, ...overrides });
   const log = memoryLog();
   const instance = await startInstance(config, createLogger({ level: 'info' }, log.stream));
   return {
@@ -91,7 +96,7 @@ async function startLoggedInstance(): Promise<{
   };
 }
 
-describe('service routes', () => {
+needsServers('service routes', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
@@ -201,19 +206,24 @@ describe('service routes', () => {
   });
 });
 
-describe('GET /readyz with Redis unreachable', () => {
+// A private redis-server, killed under a running instance; the shared one is never touched.
+(privateServersAvailable() ? describeWith('mysql') : describe.skip)('GET /readyz with Redis down', () => {
+  let redis: PrivateRedis;
   let booted: Awaited<ReturnType<typeof startLoggedInstance>>;
   beforeAll(async () => {
-    booted = await startLoggedInstance();
-  });
+    redis = await PrivateRedis.start();
+    booted = await startLoggedInstance({ redis: { url: redis.url, commandTimeoutMs: 500 } });
+  }, 60_000);
   afterAll(async () => {
-    await booted.instance.redis.command.connect().catch(() => undefined);
-    await booted.close();
+    await booted?.close();
+    await redis?.destroy();
   });
 
-  it('answers 503 naming redis as failed, with the reason in the log only', async () => {
-    booted.instance.redis.command.disconnect();
-    const res = await validatedRequest(booted.instance.url).get('/readyz');
+  it('answers 503 naming redis as failed, with the reason in the log only, and 200 once it is back', async () => {
+    const ready = () => validatedRequest(booted.instance.url).get('/readyz');
+    expect((await ready()).status).toBe(200);
+    await redis.kill();
+    const res = await ready();
     expect(res.status).toBe(503);
     expect(res.body).toEqual({
       status: 'unavailable',
@@ -223,10 +233,12 @@ describe('GET /readyz with Redis unreachable', () => {
     const logged = booted.log.lines.find((l) => l.msg === 'readiness check failed');
     expect(logged).toMatchObject({ level: 'warn', check: 'redis', err: { message: expect.any(String) } });
     expect(res.text).not.toContain((logged!.err as { message: string }).message);
+    await redis.start();
+    await eventually(async () => (await ready()).status === 200);
   });
 });
 
-describe('request logs', () => {
+needsServers('request logs', () => {
   let booted: Awaited<ReturnType<typeof startLoggedInstance>>;
   beforeAll(async () => {
     booted = await startLoggedInstance();
@@ -291,7 +303,7 @@ describe('request logs', () => {
   });
 });
 
-describe('aborted requests', () => {
+needsServers('aborted requests', () => {
   it('are logged once with aborted: true and status 499', async () => {
     const booted = await startLoggedInstance();
     try {
@@ -320,7 +332,7 @@ describe('aborted requests', () => {
   });
 });
 
-describe('error logs', () => {
+needsServers('error logs', () => {
   it('logs an unexpected error once with its cause and the request id, at level "error"', async () => {
     const booted = await startLoggedInstance();
     try {
@@ -349,7 +361,7 @@ describe('error logs', () => {
   });
 });
 
-describe('graceful stop', () => {
+needsServers('graceful stop', () => {
   it('lets an in-flight request finish, then stops listening', async () => {
     const booted = await startLoggedInstance();
     const { instance } = booted;

@@ -1,7 +1,9 @@
 import type { Response } from 'supertest';
-import { TestClient } from '../gateway/ws-client';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, type User } from '../social/social.helpers';
+import { TestClient } from '../helpers/ws-client';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, type User } from '../social/social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /**
  * Every text limit counts code points, as a utf8mb4 VARCHAR(n) does: a value of exactly the limit is
@@ -285,7 +287,7 @@ afterAll(async () => {
   await app.close();
 });
 
-describe.each(CASES)('$name (at most $limit characters)', (c) => {
+needsServers.each(CASES)('$name (at most $limit characters)', (c) => {
   const make = (kind: (n: number) => string, n: number) => (c.make ? c.make(kind, n) : kind(n));
 
   it.each(KINDS)('stores %s at the limit whole and refuses one more with 400', async (_label, kind) => {
@@ -304,7 +306,7 @@ describe.each(CASES)('$name (at most $limit characters)', (c) => {
   });
 });
 
-describe('WS send', () => {
+needsServers('WS send', () => {
   it.each(KINDS)(
     'acks a text of 4000 characters of %s and refuses 4001 with VALIDATION_FAILED',
     async (_l, kind) => {
@@ -330,7 +332,7 @@ describe('WS send', () => {
   );
 });
 
-describe('GET /api/v1/users', () => {
+needsServers('GET /api/v1/users', () => {
   it.each(KINDS)('takes a q of 64 characters of %s and refuses 65', async (_l, kind) => {
     const q = (value: string) =>
       app.http.get('/api/v1/users').set('Authorization', bearer(owner)).query({ q: value });

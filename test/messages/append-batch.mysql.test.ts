@@ -6,8 +6,10 @@ import type { NewMessage } from '../../src/modules/messages/messages.store';
 import { MysqlMessageStore } from '../../src/modules/messages/messages.store.mysql';
 import { createLogger } from '../../src/shared/logger';
 import { dropDatabase, isolation } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql');
 
-describe('MySQL append batching (group commit) and coalesced mute lookups', () => {
+needsServers('MySQL append batching (group commit) and coalesced mute lookups', () => {
   let pool: Pool;
   let mysqlUrl: string;
 

@@ -1,9 +1,11 @@
+import { privateConversationId, swappedPrivateConversationId } from '../helpers/ids';
 import type { DeepPartial, Config } from '../../src/config';
 import { startInstance, type Instance } from '../../src/server';
 import { createLogger } from '../../src/shared/logger';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { TestClient } from '../gateway/ws-client';
+import { befriend as befriendThroughApi, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { TestClient } from '../helpers/ws-client';
 import { validatedRequest } from '../helpers/openapi';
+import { describeWith } from '../helpers/servers';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -14,7 +16,7 @@ export interface StoreSetup {
 }
 
 function pcid(a: User, b: User): string {
-  return BigInt(a.id) < BigInt(b.id) ? `p:${a.id}:${b.id}` : `p:${b.id}:${a.id}`;
+  return privateConversationId(a.id, b.id);
 }
 
 let n = 0;
@@ -24,7 +26,7 @@ function cmid(): string {
 
 /** The messaging API, over HTTP and WebSocket, against the store that `setup` selects. */
 export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): void {
-  describe(`Messaging over HTTP and WS (${name})`, () => {
+  describeWith('mysql', 'redis')(`Messaging over HTTP and WS (${name})`, () => {
     let store: StoreSetup;
     let app: TestApp;
     const clients: TestClient[] = [];
@@ -47,12 +49,21 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
     const send = (u: User, conversationId: string, text = 'hello', clientMsgId = cmid()) =>
       as(u).post('/api/v1/messages', { conversationId, type: 'text', content: { text }, clientMsgId });
     const user = () => registerUser(app);
-    const befriend = async (a: User, b: User, message?: string) => {
-      const req = await as(a).post('/api/v1/friend-requests', { userId: b.id, message });
-      expect(req.status).toBe(201);
-      const acc = await as(b).post(`/api/v1/friend-requests/${req.body.id}/accept`, {});
-      expect(acc.status).toBe(200);
+    /** What a member reads back of a conversation's history (the stored state, through the API). */
+    const stored = async (u: User, conversationId: string) => {
+      const res = await as(u).get(`/api/v1/conversations/${conversationId}/messages?afterSeq=0&limit=100`);
+      expect(res.status).toBe(200);
+      return res.body.items as Array<{
+        id: string;
+        seq: number;
+        senderId: string;
+        status: string;
+        content: unknown;
+      }>;
     };
+    const lastSeq = async (u: User, conversationId: string) =>
+      (await stored(u, conversationId)).at(-1)?.seq ?? 0;
+    const befriend = (a: User, b: User, message?: string) => befriendThroughApi(app, a, b, message);
     const friends = async () => {
       const a = await user();
       const b = await user();
@@ -111,8 +122,9 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
           createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
           status: 'normal',
         });
-        const stored = await app.instance.services.messageStore.findById(res.body.id);
-        expect(stored).toMatchObject({ seq: 1, senderId: a.id, content: { text: 'hi there' } });
+        expect(await stored(a, cid)).toMatchObject([
+          { id: res.body.id, seq: 1, senderId: a.id, content: { text: 'hi there' } },
+        ]);
       });
 
       it('returns the original with 200 for a repeated clientMsgId, never a duplicate', async () => {
@@ -124,7 +136,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const parallel = await Promise.all(Array.from({ length: 10 }, () => send(a, cid, 'p', 'retry-2')));
         expect(parallel.filter((r) => r.status === 201)).toHaveLength(1);
         expect(new Set(parallel.map((r) => r.body.id)).size).toBe(1);
-        expect(await app.instance.services.messageStore.lastSeq(cid)).toBe(2);
+        expect(await lastSeq(a, cid)).toBe(2);
       });
 
       it('refuses a clientMsgId already used in another conversation with 409 CLIENT_MSG_ID_REUSED', async () => {
@@ -137,7 +149,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const other = await send(a, g.cid, 'to the group', 'reused-1');
         expect(other.status).toBe(409);
         expect(other.body.error.code).toBe('CLIENT_MSG_ID_REUSED');
-        expect(await app.instance.services.messageStore.lastSeq(g.cid)).toBe(0);
+        expect(await lastSeq(a, g.cid)).toBe(0);
         // The same conversation is still the idempotent retry, over REST and WS.
         const again = await send(a, cid, 'to b', 'reused-1');
         expect(again.status).toBe(200);
@@ -156,8 +168,8 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         });
         frame('reused-1', cid);
         expect((await c.next('ack')).data).toMatchObject({ message: { id: first.body.id } });
-        expect(await app.instance.services.messageStore.lastSeq(g.cid)).toBe(0);
-        expect(await app.instance.services.messageStore.lastSeq(cid)).toBe(1);
+        expect(await lastSeq(a, g.cid)).toBe(0);
+        expect(await lastSeq(a, cid)).toBe(1);
       });
 
       it('pushes the message again on a retry, in case the attempt that stored it died before its push', async () => {
@@ -245,9 +257,6 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
           (i: { conversationId: string }) => i.conversationId === cid,
         );
         expect(listed.lastMessage.content).toStrictEqual(content);
-        expect((await app.instance.services.messageStore.findById(res.body.id))?.content).toStrictEqual(
-          content,
-        );
       });
 
       it.each([
@@ -326,8 +335,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const unknown = await send(a, 'g:999999999');
         expect(unknown.status).toBe(404);
         expect(unknown.body.error.code).toBe('CONVERSATION_NOT_FOUND');
-        const [lo, hi] = BigInt(a.id) < BigInt(b.id) ? [a.id, b.id] : [b.id, a.id];
-        const reversed = await send(a, `p:${hi}:${lo}`);
+        const reversed = await send(a, swappedPrivateConversationId(a.id, b.id));
         expect(reversed.status).toBe(404);
         expect(reversed.body.error.code).toBe('CONVERSATION_NOT_FOUND');
         const self = await send(a, `p:${a.id}:${a.id}`);
@@ -481,6 +489,23 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect((await as(await user()).put(`/api/v1/conversations/${cid}/pin`)).status).toBe(403);
       });
 
+      it('keeps counting unread messages while the conversation is muted', async () => {
+        const { a, b, cid } = await friends();
+        const line = async () =>
+          ((await as(b).get('/api/v1/conversations')).body.items as Array<{ conversationId: string }>).find(
+            (i) => i.conversationId === cid,
+          );
+        await send(a, cid, 'before');
+        expect((await as(b).put(`/api/v1/conversations/${cid}/mute`)).status).toBe(204);
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 1, lastSeq: 1 });
+        await send(a, cid, 'muted 1');
+        await send(a, cid, 'muted 2');
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 3, lastSeq: 3 });
+        expect((await as(b).post(`/api/v1/conversations/${cid}/read`, { seq: 2 })).status).toBe(204);
+        await send(a, cid, 'muted 3');
+        expect(await line()).toMatchObject({ muted: true, unreadCount: 2, readSeq: 2, lastSeq: 4 });
+      });
+
       it('pages the chat list with ?limit and an opaque ?cursor, in a stable order', async () => {
         const me = await user();
         expect((await send(me, 'w:world', 'the oldest line')).status).toBe(201);
@@ -553,10 +578,13 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         for (let i = 0; i < 4; i++) await send(a, cid);
         expect((await as(b).post(`/api/v1/conversations/${cid}/read`, { seq: 3 })).status).toBe(204);
         expect((await as(b).post(`/api/v1/conversations/${cid}/read`, { seq: 1 })).status).toBe(204);
-        const state = await app.instance.services.messageStore.getState(b.id, cid);
-        expect(state.readSeq).toBe(3);
+        const readSeq = async () =>
+          (await as(b).get('/api/v1/conversations')).body.items.find(
+            (i: { conversationId: string }) => i.conversationId === cid,
+          ).readSeq;
+        expect(await readSeq()).toBe(3);
         await as(b).post(`/api/v1/conversations/${cid}/read`, { seq: 999 });
-        expect((await app.instance.services.messageStore.getState(b.id, cid)).readSeq).toBe(4);
+        expect(await readSeq()).toBe(4);
         const item = (await as(b).get('/api/v1/conversations')).body.items.find(
           (i: { conversationId: string }) => i.conversationId === cid,
         );
@@ -576,8 +604,6 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const res = await as(a).post(`/api/v1/messages/${sent.body.id}/recall`);
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ id: sent.body.id, seq: 1, status: 'recalled', content: null });
-        const stored = await app.instance.services.messageStore.findById(sent.body.id);
-        expect(stored).toMatchObject({ status: 'recalled', content: null });
         const history = await as(b).get(`/api/v1/conversations/${cid}/messages`);
         expect(history.body.items[0]).toMatchObject({ seq: 1, status: 'recalled', content: null });
         expect((await as(await user()).post(`/api/v1/messages/${sent.body.id}/recall`)).status).toBe(404);
@@ -698,6 +724,30 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         expect(a1.frames.filter((f) => f.type === 'message' && f.data.seq === 1)).toHaveLength(0);
       });
 
+      it('answers a send retried with the same clientMsgId with the same ack, storing one message', async () => {
+        const { a, b, cid } = await friends();
+        const c = await connect(a);
+        const clientMsgId = cmid();
+        const frame = (id: string) =>
+          c.send({
+            type: 'send',
+            id,
+            data: { conversationId: cid, type: 'text', content: { text: 'r' }, clientMsgId },
+          });
+        frame('try-1');
+        const first = await c.next('ack');
+        frame('try-2');
+        const second = await c.next('ack');
+        expect(first.data).toMatchObject({ id: 'try-1' });
+        expect(second.data).toMatchObject({ id: 'try-2' });
+        expect(second.data.message).toEqual(first.data.message);
+        const history = await as(b).get(`/api/v1/conversations/${cid}/messages`);
+        expect(history.status).toBe(200);
+        expect(
+          history.body.items.map((m: { id: string; clientMsgId: string }) => [m.id, m.clientMsgId]),
+        ).toEqual([[(first.data.message as { id: string }).id, clientMsgId]]);
+      });
+
       it('answers rule and validation failures with error frames carrying the frame id', async () => {
         const a = await user();
         const stranger = await user();
@@ -764,8 +814,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const c2 = await connect(m2);
         expect(await wsSend(c2, 'm2', g.cid)).toMatchObject({ id: 'm2', code: 'MUTED' });
         // CONVERSATION_NOT_FOUND: a well-formed id that is not canonical (larger id first), and no such group.
-        const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
-        expect(await wsSend(ca, 'c1', `p:${hi}:${lo}`)).toMatchObject({
+        expect(await wsSend(ca, 'c1', swappedPrivateConversationId(a.id, b.id))).toMatchObject({
           id: 'c1',
           code: 'CONVERSATION_NOT_FOUND',
         });
@@ -837,79 +886,87 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
         const c1 = await connect(m1);
         const c2 = await connect(m2);
         await send(owner, g.cid, 'all hands');
-        expect((await c1.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
-        expect((await c2.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
+        // The second message closes the window: a duplicate of the first would have come before it.
+        await send(owner, g.cid, 'marker');
+        for (const c of [c1, c2]) {
+          expect((await c.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 1 });
+          expect((await c.next('message')).data).toMatchObject({ conversationId: g.cid, seq: 2 });
+          expect(c.frames.filter((f) => f.type === 'message')).toEqual([]);
+        }
       });
     });
   });
 
-  describe(`Messaging with the world channel off and no recall window (${name})`, () => {
-    let store: StoreSetup;
-    let app: TestApp;
-    beforeAll(async () => {
-      store = await setup();
-      app = await startTestApp({
-        ...store.overrides,
-        world: { enabled: false },
-        messages: { recallSeconds: 0 },
-        rateLimit: { registerPerMinute: 10_000 },
+  describeWith('mysql', 'redis')(
+    `Messaging with the world channel off and no recall window (${name})`,
+    () => {
+      let store: StoreSetup;
+      let app: TestApp;
+      beforeAll(async () => {
+        store = await setup();
+        app = await startTestApp({
+          ...store.overrides,
+          world: { enabled: false },
+          messages: { recallSeconds: 0 },
+          rateLimit: { registerPerMinute: 10_000 },
+        });
+      }, 60_000);
+      afterAll(async () => {
+        await app?.close();
+        await store?.cleanup();
       });
-    }, 60_000);
-    afterAll(async () => {
-      await app?.close();
-      await store?.cleanup();
-    });
-    const auth = (u: User) => ({ Authorization: `Bearer ${u.token}` });
+      const auth = (u: User) => ({ Authorization: `Bearer ${u.token}` });
 
-    it('refuses the world channel with 403 WORLD_DISABLED', async () => {
-      const u = await registerUser(app);
-      const res = await app.http
-        .post('/api/v1/messages')
-        .set(auth(u))
-        .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() });
-      expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe('WORLD_DISABLED');
-      const read = await app.http.get('/api/v1/conversations/w:world/messages').set(auth(u));
-      expect(read.body.error.code).toBe('WORLD_DISABLED');
-      const c = await TestClient.connect(app.instance.url, u.token);
-      try {
-        await c.next('ready');
-        c.send({
-          type: 'send',
-          id: 'w1',
-          data: { conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
-        });
-        expect((await c.next('error')).data).toMatchObject({ id: 'w1', code: 'WORLD_DISABLED' });
-      } finally {
-        await c.close();
-      }
-    });
+      it('refuses the world channel with 403 WORLD_DISABLED', async () => {
+        const u = await registerUser(app);
+        const res = await app.http
+          .post('/api/v1/messages')
+          .set(auth(u))
+          .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() });
+        expect(res.status).toBe(403);
+        expect(res.body.error.code).toBe('WORLD_DISABLED');
+        const read = await app.http.get('/api/v1/conversations/w:world/messages').set(auth(u));
+        expect(read.body.error.code).toBe('WORLD_DISABLED');
+        const c = await TestClient.connect(app.instance.url, u.token);
+        try {
+          await c.next('ready');
+          c.send({
+            type: 'send',
+            id: 'w1',
+            data: { conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
+          });
+          expect((await c.next('error')).data).toMatchObject({ id: 'w1', code: 'WORLD_DISABLED' });
+        } finally {
+          await c.close();
+        }
+      });
 
-    it('refuses a late recall with 409 RECALL_WINDOW_PASSED but lets the group owner recall', async () => {
-      const owner = await registerUser(app);
-      const m = await registerUser(app);
-      const req = await app.http.post('/api/v1/friend-requests').set(auth(owner)).send({ userId: m.id });
-      await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(m)).send({});
-      const g = await app.http
-        .post('/api/v1/groups')
-        .set(auth(owner))
-        .send({ name: 'g', memberIds: [m.id] });
-      const sent = await app.http
-        .post('/api/v1/messages')
-        .set(auth(m))
-        .send({
-          conversationId: `g:${g.body.id}`,
-          type: 'text',
-          content: { text: 'x' },
-          clientMsgId: cmid(),
-        });
-      expect(sent.status).toBe(201);
-      const late = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(m));
-      expect(late.status).toBe(409);
-      expect(late.body.error.code).toBe('RECALL_WINDOW_PASSED');
-      const byOwner = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(owner));
-      expect(byOwner.status).toBe(200);
-      expect(byOwner.body).toMatchObject({ status: 'recalled', content: null });
-    });
-  });
+      it('refuses a late recall with 409 RECALL_WINDOW_PASSED but lets the group owner recall', async () => {
+        const owner = await registerUser(app);
+        const m = await registerUser(app);
+        const req = await app.http.post('/api/v1/friend-requests').set(auth(owner)).send({ userId: m.id });
+        await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(m)).send({});
+        const g = await app.http
+          .post('/api/v1/groups')
+          .set(auth(owner))
+          .send({ name: 'g', memberIds: [m.id] });
+        const sent = await app.http
+          .post('/api/v1/messages')
+          .set(auth(m))
+          .send({
+            conversationId: `g:${g.body.id}`,
+            type: 'text',
+            content: { text: 'x' },
+            clientMsgId: cmid(),
+          });
+        expect(sent.status).toBe(201);
+        const late = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(m));
+        expect(late.status).toBe(409);
+        expect(late.body.error.code).toBe('RECALL_WINDOW_PASSED');
+        const byOwner = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(owner));
+        expect(byOwner.status).toBe(200);
+        expect(byOwner.body).toMatchObject({ status: 'recalled', content: null });
+      });
+    },
+  );
 }

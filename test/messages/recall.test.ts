@@ -1,7 +1,8 @@
 import { MessagesService } from '../../src/modules/messages/messages.service';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { befriend } from '../social/social.helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -10,7 +11,7 @@ const NO_LIMIT = { consume: async () => {}, tryConsume: async () => true };
 let n = 0;
 const cmid = () => `rc-${Date.now()}-${++n}`;
 
-describe('recall follows the group roles and the recall window', () => {
+needsServers('recall follows the group roles and the recall window', () => {
   let app: TestApp;
   /** The service's clock, moved by the tests. */
   let now = Date.now();

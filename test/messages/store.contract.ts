@@ -1,5 +1,7 @@
+import { privateConversationId } from '../helpers/ids';
 import { randomInt } from 'node:crypto';
 import type { MessageStore, NewMessage, StoredMessage } from '../../src/modules/messages/messages.store';
+import { describeWith, type Server } from '../helpers/servers';
 
 /** A store under test and how to release it. */
 export interface StoreHandle {
@@ -14,10 +16,6 @@ function userId(): string {
   return String(randomInt(1, 2 ** 40) * 1000 + (++counter % 1000));
 }
 
-function privateCid(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? `p:${a}:${b}` : `p:${b}:${a}`;
-}
-
 function text(
   conversationId: string,
   senderId: string,
@@ -28,8 +26,13 @@ function text(
 }
 
 /** The behaviour every MessageStore implementation must show. */
-export function messageStoreContract(name: string, open: () => Promise<StoreHandle>): void {
-  describe(`MessageStore contract: ${name}`, () => {
+/** The behaviour every MessageStore must show; `needs` names the servers the engine under test uses. */
+export function messageStoreContract(
+  name: string,
+  open: () => Promise<StoreHandle>,
+  needs: Server[] = [],
+): void {
+  describeWith(...needs)(`MessageStore contract: ${name}`, () => {
     let handle: StoreHandle;
     let store: MessageStore;
     beforeAll(async () => {
@@ -43,7 +46,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
     it('assigns seq 1, 2, 3 per conversation and returns plain objects', async () => {
       const a = userId();
       const b = userId();
-      const cid = privateCid(a, b);
+      const cid = privateConversationId(a, b);
       const m1 = await store.append(text(cid, a, 'one'));
       const m2 = await store.append(text(cid, b, 'two'));
       const other = await store.append(text(`g:${userId()}`, a, 'elsewhere'));
@@ -221,7 +224,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
     it('hides a message for one user only', async () => {
       const a = userId();
       const b = userId();
-      const cid = privateCid(a, b);
+      const cid = privateConversationId(a, b);
       await store.append(text(cid, a, 'keep'));
       const { message } = await store.append(text(cid, a, 'hide me'));
       await store.append(text(cid, b, 'also keep'));
@@ -266,7 +269,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
     it('summarises the chat list with unread counts that exclude own messages', async () => {
       const a = userId();
       const b = userId();
-      const cid = privateCid(a, b);
+      const cid = privateConversationId(a, b);
       const participants = [a, b];
       await store.append({ ...text(cid, a, 'a1'), participants });
       await store.append({ ...text(cid, a, 'a2'), participants });
@@ -292,7 +295,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
     it('summarises the chat list with what the viewer still sees after delete-for-me', async () => {
       const a = userId();
       const b = userId();
-      const cid = privateCid(a, b);
+      const cid = privateConversationId(a, b);
       const participants = [a, b];
       const sent: StoredMessage[] = [];
       for (const [sender, body] of [
@@ -338,7 +341,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
 
     it('orders the chat list pinned first, then by last activity, and includes extra conversations', async () => {
       const me = userId();
-      const p1 = privateCid(me, userId());
+      const p1 = privateConversationId(me, userId());
       const g1 = `g:${userId()}`;
       const g2 = `g:${userId()}`;
       await store.append({ ...text(p1, me, 'old'), participants: [me] });
@@ -385,7 +388,7 @@ export function messageStoreContract(name: string, open: () => Promise<StoreHand
     it('clears history up to now for one user only (delete with history)', async () => {
       const a = userId();
       const b = userId();
-      const cid = privateCid(a, b);
+      const cid = privateConversationId(a, b);
       const participants = [a, b];
       await store.append({ ...text(cid, a, 'one'), participants });
       await store.append({ ...text(cid, b, 'two'), participants });

@@ -1,13 +1,16 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, users, WsClient, type User } from './social.helpers';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { TestClient } from '../helpers/ws-client';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, users, type User } from './social.helpers';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 /** Blocking hides the blocker: the blocked user gets none of their receipts, typing or presence. */
-describe('Blocks hide the blocker', () => {
+needsServers('Blocks hide the blocker', () => {
   let app: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets: TestClient[] = [];
   const open = async (u: User) => {
-    const c = await WsClient.open(app, u.token);
+    const c = await TestClient.open(app, u.token);
     sockets.push(c);
     return c;
   };
@@ -59,7 +62,7 @@ describe('Blocks hide the blocker', () => {
 
     // Before the block B hears A typing and reading.
     onA.socket.send(JSON.stringify({ type: 'typing', data: { conversationId: gcid } }));
-    expect(await onB.next('typing', (d) => d.userId === a.id)).toEqual({
+    expect(await onB.event('typing', (d) => d.userId === a.id)).toEqual({
       conversationId: gcid,
       userId: a.id,
     });
@@ -70,13 +73,13 @@ describe('Blocks hide the blocker', () => {
 
     onA.socket.send(JSON.stringify({ type: 'typing', data: { conversationId: gcid } }));
     onA.socket.send(JSON.stringify({ type: 'typing', data: { conversationId: pcid(a, b) } }));
-    expect(await onC.next('typing', (d) => d.userId === a.id)).toEqual({
+    expect(await onC.event('typing', (d) => d.userId === a.id)).toEqual({
       conversationId: gcid,
       userId: a.id,
     });
     expect((await as(a).post(`/api/v1/conversations/${gcid}/read`, { seq })).status).toBe(204);
     expect((await as(a).post(`/api/v1/conversations/${pcid(a, b)}/read`, { seq: pseq })).status).toBe(204);
-    expect(await onC.next('read', (d) => d.userId === a.id)).toEqual({
+    expect(await onC.event('read', (d) => d.userId === a.id)).toEqual({
       conversationId: gcid,
       userId: a.id,
       seq,
@@ -84,12 +87,12 @@ describe('Blocks hide the blocker', () => {
     // The private typing frame was handled before the group read pushed anything (frames of one connection
     // are read in order), and everything pushed to B before this message has arrived with it.
     await send(c, gcid, 'marker');
-    await onB.next('message', (d) => d.senderId === c.id);
+    await onB.event('message', (d) => d.senderId === c.id);
     await onB.ping();
     expect(onB.types().filter((t) => t === 'typing' || t === 'read')).toEqual([]);
     // B's own receipts still reach A: only the blocker is hidden.
     expect((await as(b).post(`/api/v1/conversations/${gcid}/read`, { seq })).status).toBe(204);
-    expect(await onA.next('read', (d) => d.userId === b.id)).toEqual({
+    expect(await onA.event('read', (d) => d.userId === b.id)).toEqual({
       conversationId: gcid,
       userId: b.id,
       seq,
@@ -98,7 +101,7 @@ describe('Blocks hide the blocker', () => {
     // Unblocked, B hears A again.
     expect((await as(a).del(`/api/v1/blocks/${b.id}`)).status).toBe(204);
     onA.socket.send(JSON.stringify({ type: 'typing', data: { conversationId: gcid } }));
-    expect(await onB.next('typing', (d) => d.userId === a.id)).toEqual({
+    expect(await onB.event('typing', (d) => d.userId === a.id)).toEqual({
       conversationId: gcid,
       userId: a.id,
     });
@@ -144,9 +147,9 @@ describe('Blocks hide the blocker', () => {
       .set('Authorization', bearer(a))
       .send({ nickname: 'boss' });
     expect(renamed.status).toBe(200);
-    const seenBy = async (client: WsClient) =>
+    const seenBy = async (client: TestClient) =>
       (
-        await client.next<{ member: { user: { id: string; online: boolean; presence: string } } }>(
+        await client.event<{ member: { user: { id: string; online: boolean; presence: string } } }>(
           'group.member_updated',
           (d) => (d as { member: { user: { id: string } } }).member.user.id === a.id,
         )
@@ -161,9 +164,9 @@ describe('Blocks hide the blocker', () => {
     const onC = await open(c);
     expect((await as(a).put(`/api/v1/blocks/${b.id}`)).status).toBe(204);
     const onA = await open(a);
-    expect(await onC.next('presence', (d) => d.userId === a.id)).toMatchObject({ online: true });
+    expect(await onC.event('presence', (d) => d.userId === a.id)).toMatchObject({ online: true });
     onA.socket.close();
-    expect(await onC.next('presence', (d) => d.userId === a.id)).toMatchObject({ online: false });
+    expect(await onC.event('presence', (d) => d.userId === a.id)).toMatchObject({ online: false });
     await onB.ping();
     expect(onB.types().filter((t) => t === 'presence')).toEqual([]);
   });

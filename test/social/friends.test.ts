@@ -1,7 +1,9 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, users, type User } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('friends', () => {
+needsServers('friends', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ rateLimit: { registerPerMinute: 100000 } });

@@ -1,5 +1,7 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, users, type User } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 type Role = 'owner' | 'admin' | 'member' | 'nonMember' | 'banned';
 const ROLES: Role[] = ['owner', 'admin', 'member', 'nonMember', 'banned'];
@@ -23,6 +25,8 @@ interface Case {
   ) => Promise<{ status: number; body: { error?: { code: string } } }>;
   expect: Record<Role, Outcome>;
   joinPolicy?: 'open' | 'approval' | 'invite';
+  /** A read: no answer may change the group. */
+  read?: boolean;
 }
 
 const NOT_MEMBER: Outcome = [403, 'NOT_A_MEMBER'];
@@ -33,11 +37,13 @@ const future = () => new Date(Date.now() + 3600_000).toISOString();
 const CASES: Case[] = [
   {
     route: 'GET /groups/{id} (approval group)',
+    read: true,
     call: (app, f, u) => app.http.get(`/api/v1/groups/${f.groupId}`).set('Authorization', bearer(u)),
     expect: { owner: [200], admin: [200], member: [200], nonMember: [200], banned: [200] },
   },
   {
     route: 'GET /groups/{id} (invite group)',
+    read: true,
     joinPolicy: 'invite',
     call: (app, f, u) => app.http.get(`/api/v1/groups/${f.groupId}`).set('Authorization', bearer(u)),
     expect: { owner: [200], admin: [200], member: [200], nonMember: NOT_MEMBER, banned: NOT_MEMBER },
@@ -92,6 +98,7 @@ const CASES: Case[] = [
   },
   {
     route: 'GET /groups/{id}/members',
+    read: true,
     call: (app, f, u) => app.http.get(`/api/v1/groups/${f.groupId}/members`).set('Authorization', bearer(u)),
     expect: { owner: [200], admin: [200], member: [200], nonMember: NOT_MEMBER, banned: NOT_MEMBER },
   },
@@ -212,6 +219,7 @@ const CASES: Case[] = [
   },
   {
     route: 'GET /groups/{id}/join-requests',
+    read: true,
     call: (app, f, u) =>
       app.http.get(`/api/v1/groups/${f.groupId}/join-requests`).set('Authorization', bearer(u)),
     expect: { owner: [200], admin: [200], member: FORBIDDEN, nonMember: NOT_MEMBER, banned: NOT_MEMBER },
@@ -236,7 +244,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe('group routes: authorisation matrix (owner, admin, member, non-member, banned)', () => {
+needsServers('group routes: authorisation matrix (owner, admin, member, non-member, banned)', () => {
   let app: TestApp;
   let people: Fixture['people'];
 
@@ -274,10 +282,29 @@ describe('group routes: authorisation matrix (owner, admin, member, non-member, 
 
   const rows = CASES.flatMap((c) => ROLES.map((role) => [c.route, role, c] as const));
 
+  /** The group as its owner reads it back: details, members (roles, mutes, nicknames) and join requests. */
+  async function groupState(f: Fixture): Promise<unknown> {
+    const as = { Authorization: bearer(f.people.owner) };
+    const read = async (path: string) => {
+      const res = await app.http.get(path).set(as);
+      return { status: res.status, body: res.body };
+    };
+    return {
+      group: await read(`/api/v1/groups/${f.groupId}`),
+      members: await read(`/api/v1/groups/${f.groupId}/members?limit=100`),
+      joinRequests: await read(`/api/v1/groups/${f.groupId}/join-requests`),
+    };
+  }
+
   it.each(rows)('%s as %s', async (_route, role, c) => {
     const f = await fixture(c.joinPolicy);
+    const before = await groupState(f);
     const res = await c.call(app, f, f.people[role]);
     const [status, code] = c.expect[role];
     expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
+    const after = await groupState(f);
+    // A refused call leaves the group as it was; an allowed write changes what its owner reads back.
+    if (c.read || status >= 400) expect(after).toEqual(before);
+    else expect(after).not.toEqual(before);
   });
 });

@@ -1,13 +1,15 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
 import { GroupsService } from '../../src/modules/groups/groups.service';
 import type { GroupsStore } from '../../src/modules/groups/groups.store';
 import { MysqlGroupsStore } from '../../src/modules/groups/groups.store.mysql';
 import { MysqlFriendsStore } from '../../src/modules/friends/friends.store.mysql';
 import { SocialCache } from '../../src/modules/social-graph/social-graph.cache';
 import { RedisGenerationCache } from '../../src/infra/redis/generation-cache.redis';
-import { bearer, befriend, createGroup, users, type User } from './social.helpers';
+import { bearer, createGroup, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('a group always has exactly one owner, and the owner is a member', () => {
+needsServers('a group always has exactly one owner, and the owner is a member', () => {
   let app: TestApp;
   let app2: TestApp;
   beforeAll(async () => {

@@ -1,7 +1,9 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, joinOpen, users, type User } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, joinOpen, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('groups', () => {
+needsServers('groups', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({

@@ -7,6 +7,8 @@ import {
   type PairRelation,
   type SocialSources,
 } from '../../src/modules/social-graph/social-graph.cache';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('redis');
 
 /** A source of truth the test controls; `during` runs while a fill is reading it. */
 class ScriptedSources implements SocialSources {
@@ -43,7 +45,7 @@ class ScriptedSources implements SocialSources {
   }
 }
 
-describe('SocialCache (Redis)', () => {
+needsServers('SocialCache (Redis)', () => {
   let redis: RedisClients;
   beforeAll(async () => {
     redis = await createRedisClients(

@@ -1,7 +1,9 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, users } from './social.helpers';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, users } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('social graph under concurrency (two instances, one database)', () => {
+needsServers('social graph under concurrency (two instances, one database)', () => {
   let app: TestApp;
   let app2: TestApp;
   beforeAll(async () => {

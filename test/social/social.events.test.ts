@@ -1,11 +1,15 @@
-import { startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, joinOpen, users, WsClient } from './social.helpers';
+import { privateConversationId } from '../helpers/ids';
+import { TestClient } from '../helpers/ws-client';
+import { befriend, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, joinOpen, users } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('social events over the WebSocket', () => {
+needsServers('social events over the WebSocket', () => {
   let app: TestApp;
-  const clients: WsClient[] = [];
+  const clients: TestClient[] = [];
   const open = async (token: string) => {
-    const c = await WsClient.open(app, token);
+    const c = await TestClient.open(app, token);
     clients.push(c);
     return c;
   };
@@ -27,7 +31,7 @@ describe('social events over the WebSocket', () => {
       .post('/api/v1/friend-requests')
       .set('Authorization', bearer(a))
       .send({ userId: b.id, message: 'hello there' });
-    const event = await wb.next<{ id: string; from: { id: string }; to: { id: string }; message: string }>(
+    const event = await wb.event<{ id: string; from: { id: string }; to: { id: string }; message: string }>(
       'friend.request',
     );
     expect(event).toEqual({
@@ -43,15 +47,14 @@ describe('social events over the WebSocket', () => {
       .post(`/api/v1/friend-requests/${req.body.id}/accept`)
       .set('Authorization', bearer(b))
       .send({});
-    const accepted = await wa.next('friend.accepted');
+    const accepted = await wa.event('friend.accepted');
     expect(accepted).toEqual({
       requestId: req.body.id,
       userId: b.id,
       friend: { user: expect.objectContaining({ id: b.id }), remark: null, since: expect.any(String) },
     });
-    const [lo, hi] = [a.id, b.id].sort((x, y) => Number(x) - Number(y));
     const history = await app.http
-      .get(`/api/v1/conversations/p:${lo}:${hi}/messages`)
+      .get(`/api/v1/conversations/${privateConversationId(a.id, b.id)}/messages`)
       .set('Authorization', bearer(b));
     expect(history.status).toBe(200);
     expect(history.body.items[0]).toEqual(
@@ -66,19 +69,19 @@ describe('social events over the WebSocket', () => {
       .post('/api/v1/friend-requests')
       .set('Authorization', bearer(a))
       .send({ userId: b.id });
-    await wb.next('friend.request');
+    await wb.event('friend.request');
     await app.http
       .post(`/api/v1/friend-requests/${req.body.id}/reject`)
       .set('Authorization', bearer(b))
       .send({ reply: 'sorry' });
-    expect(await wa.next('friend.rejected')).toEqual({
+    expect(await wa.event('friend.rejected')).toEqual({
       requestId: req.body.id,
       userId: b.id,
       reply: 'sorry',
     });
     // A later event to b proves the rejection was never sent there.
     await app.http.post('/api/v1/friend-requests').set('Authorization', bearer(a)).send({ userId: b.id });
-    await wb.next('friend.request');
+    await wb.event('friend.request');
     expect(wb.types()).not.toContain('friend.rejected');
   });
 
@@ -94,7 +97,7 @@ describe('social events over the WebSocket', () => {
       .set('Authorization', bearer(b))
       .send({ userId: a.id });
     expect(res.status).toBe(200);
-    const accepted = await wa.next<{ userId: string; friend: { user: { id: string } } }>('friend.accepted');
+    const accepted = await wa.event<{ userId: string; friend: { user: { id: string } } }>('friend.accepted');
     expect(accepted).toEqual({
       requestId: first.body.id,
       userId: b.id,
@@ -107,7 +110,7 @@ describe('social events over the WebSocket', () => {
     await befriend(app, a, b);
     const wb = await open(b.token);
     await app.http.delete(`/api/v1/friends/${b.id}`).set('Authorization', bearer(a));
-    expect(await wb.next('friend.removed')).toEqual({ userId: a.id });
+    expect(await wb.event('friend.removed')).toEqual({ userId: a.id });
   });
 
   it('presence changes reach friends through the audience the friends module supplies', async () => {
@@ -115,9 +118,38 @@ describe('social events over the WebSocket', () => {
     await befriend(app, a, b);
     const wb = await open(b.token);
     await open(a.token);
-    expect(await wb.next<{ userId: string }>('presence', (d) => d.userId === a.id)).toEqual(
+    expect(await wb.event<{ userId: string }>('presence', (d) => d.userId === a.id)).toEqual(
       expect.objectContaining({ userId: a.id, online: true }),
     );
+  });
+
+  it('an invisible user connecting and disconnecting sends friends no presence, and reads offline', async () => {
+    const [a, b, w] = await users(app, 3);
+    await befriend(app, a, b);
+    await befriend(app, w, b);
+    const invisible = await app.http
+      .patch('/api/v1/users/me')
+      .set('Authorization', bearer(a))
+      .send({ presence: 'invisible' });
+    expect(invisible.status).toBe(200);
+    const wb = await open(b.token);
+    const wa = await open(a.token);
+    // w is visible: its presence events are markers, each closing a window in which a's would have come.
+    const ww = await open(w.token);
+    await wb.event<{ userId: string }>(
+      'presence',
+      (d) => d.userId === w.id && (d as { online?: boolean }).online === true,
+    );
+    const seen = await app.http.get(`/api/v1/users/${a.id}`).set('Authorization', bearer(b));
+    expect(seen.body).toMatchObject({ online: false, presence: 'offline' });
+    await wa.close();
+    await ww.close();
+    await wb.event<{ userId: string }>(
+      'presence',
+      (d) => d.userId === w.id && (d as { online?: boolean }).online === false,
+    );
+    await wb.ping();
+    expect(wb.types()).not.toContain('presence');
   });
 
   it('a friend the user blocks does not hear their presence', async () => {
@@ -127,8 +159,10 @@ describe('social events over the WebSocket', () => {
     await app.http.put(`/api/v1/blocks/${b.id}`).set('Authorization', bearer(a));
     const [wb, wc] = [await open(b.token), await open(c.token)];
     await open(a.token);
-    await wc.next<{ userId: string }>('presence', (d) => d.userId === a.id);
+    await wc.event<{ userId: string }>('presence', (d) => d.userId === a.id);
     expect(await app.instance.services.friends.presenceAudience(a.id)).toEqual([c.id]);
+    // Once the ping is answered, a presence event sent to b before it would have arrived.
+    await wb.ping();
     expect(wb.types()).not.toContain('presence');
   });
 
@@ -139,7 +173,7 @@ describe('social events over the WebSocket', () => {
     const [wo, wm, wj] = [await open(o.token), await open(m.token), await open(j.token)];
     await joinOpen(app, g.id, j);
     for (const w of [wo, wm, wj]) {
-      const joined = await w.next<{ groupId: string; member: { user: { id: string }; role: string } }>(
+      const joined = await w.event<{ groupId: string; member: { user: { id: string }; role: string } }>(
         'group.member_joined',
       );
       expect(joined).toEqual({ groupId: g.id, member: expect.objectContaining({ role: 'member' }) });
@@ -149,18 +183,18 @@ describe('social events over the WebSocket', () => {
       .put(`/api/v1/groups/${g.id}/mute`)
       .set('Authorization', bearer(o))
       .send({ mutedAll: true });
-    expect(await wm.next('group.updated')).toEqual({
+    expect(await wm.event('group.updated')).toEqual({
       groupId: g.id,
       group: expect.objectContaining({ mutedAll: true }),
     });
     await app.http.delete(`/api/v1/groups/${g.id}/members/${j.id}?ban=true`).set('Authorization', bearer(o));
     for (const w of [wm, wj]) {
-      expect(await w.next('group.member_removed')).toEqual({ groupId: g.id, userId: j.id, banned: true });
+      expect(await w.event('group.member_removed')).toEqual({ groupId: g.id, userId: j.id, banned: true });
     }
     await app.http.post(`/api/v1/groups/${g.id}/leave`).set('Authorization', bearer(m));
-    expect(await wo.next('group.member_left')).toEqual({ groupId: g.id, userId: m.id });
+    expect(await wo.event('group.member_left')).toEqual({ groupId: g.id, userId: m.id });
     await app.http.delete(`/api/v1/groups/${g.id}`).set('Authorization', bearer(o));
-    expect(await wo.next('group.dissolved')).toEqual({ groupId: g.id });
+    expect(await wo.event('group.dissolved')).toEqual({ groupId: g.id });
   });
 
   it('group.created reaches the owner and the initial members, not their other friends', async () => {
@@ -179,7 +213,7 @@ describe('social events over the WebSocket', () => {
     expect(res.status).toBe(201);
     expect(res.body).toEqual(expect.objectContaining({ ownerId: o.id, memberCount: 3 }));
     for (const w of [wo, w1, w2]) {
-      expect(await w.next('group.created')).toEqual({ groupId: res.body.id, group: res.body });
+      expect(await w.event('group.created')).toEqual({ groupId: res.body.id, group: res.body });
     }
     await wx.ping();
     await wx.quiet(200);
@@ -206,7 +240,7 @@ describe('social events over the WebSocket', () => {
       };
     };
     const everyoneGets = async (member: object) => {
-      for (const w of ws) expect(await w.next('group.member_updated')).toEqual({ groupId: g.id, member });
+      for (const w of ws) expect(await w.event('group.member_updated')).toEqual({ groupId: g.id, member });
     };
 
     // Role change by the owner.
@@ -249,9 +283,9 @@ describe('social events over the WebSocket', () => {
     await patch(`/members/${m.id}`, { mutedUntil: null });
     // A real change after the idle ones: it is the first event the member gets.
     const renamed = await patch('', { name: 'Other' });
-    expect(await wm.next('group.updated')).toEqual({ groupId: g.id, group: renamed });
+    expect(await wm.event('group.updated')).toEqual({ groupId: g.id, group: renamed });
     await patch(`/members/${m.id}`, { role: 'admin' });
-    const updated = await wm.next<{ member: { role: string } }>('group.member_updated');
+    const updated = await wm.event<{ member: { role: string } }>('group.member_updated');
     expect(updated.member.role).toBe('admin');
     expect(wm.types().filter((t) => t.startsWith('group.'))).toEqual([]);
   });
@@ -286,13 +320,13 @@ describe('social events over the WebSocket', () => {
     const g = await createGroup(app, o, { joinPolicy: 'approval' });
     const [wo, wu] = [await open(o.token), await open(u.token)];
     const req = await app.http.post(`/api/v1/groups/${g.id}/join`).set('Authorization', bearer(u)).send({});
-    expect(await wo.next('group.join_requested')).toEqual({
+    expect(await wo.event('group.join_requested')).toEqual({
       groupId: g.id,
       request: expect.objectContaining({ id: req.body.id }),
     });
     await app.http
       .post(`/api/v1/groups/${g.id}/join-requests/${req.body.id}/reject`)
       .set('Authorization', bearer(o));
-    expect(await wu.next('group.join_rejected')).toEqual({ groupId: g.id, requestId: req.body.id });
+    expect(await wu.event('group.join_rejected')).toEqual({ groupId: g.id, requestId: req.body.id });
   });
 });

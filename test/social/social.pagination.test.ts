@@ -1,8 +1,10 @@
 import type { Response } from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { bearer, createGroup, joinOpen, users, type User } from './social.helpers';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('pagination of every social list ({items, nextCursor}, ?cursor, ?limit)', () => {
+needsServers('pagination of every social list ({items, nextCursor}, ?cursor, ?limit)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ rateLimit: { registerPerMinute: 100000 } });

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { FriendsStore } from '../../src/modules/friends/friends.store';
 import type { GroupsStore } from '../../src/modules/groups/groups.store';
+import { describeWith, type Server } from '../helpers/servers';
 
 let counter = 0;
 /** A fresh user id (the stores never need the user row itself). */
@@ -26,8 +27,9 @@ export function friendsStoreContract(
     newUser: () => Promise<string>;
     close: () => Promise<void>;
   }>,
+  needs: Server[] = [],
 ) {
-  describe(`FriendsStore contract: ${name}`, () => {
+  describeWith(...needs)(`FriendsStore contract: ${name}`, () => {
     let store: FriendsStore;
     let newUser: () => Promise<string>;
     let close: () => Promise<void>;
@@ -186,8 +188,9 @@ export function friendsStoreContract(
 export function groupsStoreContract(
   name: string,
   open: () => Promise<{ store: GroupsStore; close: () => Promise<void> }>,
+  needs: Server[] = [],
 ) {
-  describe(`GroupsStore contract: ${name}`, () => {
+  describeWith(...needs)(`GroupsStore contract: ${name}`, () => {
     let store: GroupsStore;
     let close: () => Promise<void>;
     beforeAll(async () => {

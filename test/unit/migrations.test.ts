@@ -4,6 +4,8 @@ import path from 'node:path';
 import { createLogger } from '../../src/shared/logger';
 import { createMysqlPool, migrate, migrationFiles, splitStatements, type Pool } from '../../src/infra/mysql';
 import { dropDatabase, isolation } from '../helpers/app';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql');
 
 const logger = createLogger({ level: 'silent' });
 
@@ -39,7 +41,7 @@ async function recorded(pool: Pool): Promise<string[]> {
   return (rows as Array<{ version: string }>).map((r) => r.version);
 }
 
-describe('migrate', () => {
+needsServers('migrate', () => {
   let url: string;
   let pools: Pool[] = [];
   let dirs: string[] = [];

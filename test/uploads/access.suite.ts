@@ -1,8 +1,9 @@
 import type { Config, DeepPartial } from '../../src/config';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app';
-import { bearer, befriend, createGroup, joinOpen, type User } from '../social/social.helpers';
+import { befriend, registerUser, startTestApp, type TestApp } from '../helpers/app';
+import { bearer, createGroup, joinOpen, type User } from '../social/social.helpers';
 import * as media from './fixtures';
-import { privateConversationId } from '../../src/modules/messages/conversation-id';
+import { privateConversationId } from '../helpers/ids';
+import { describeWith } from '../helpers/servers';
 
 /** Where the suite's instance keeps messages: extra config, and cleanup once the suite is done. */
 export interface StoreSetup {
@@ -15,7 +16,7 @@ const cmid = () => `up-${Date.now()}-${++n}`;
 
 /** Who may read an upload, and message content with uploadId, against the message store `setup` selects. */
 export function uploadAccessSuite(name: string, setup: () => Promise<StoreSetup>): void {
-  describe(`Upload access and content.uploadId (${name})`, () => {
+  describeWith('mysql', 'redis')(`Upload access and content.uploadId (${name})`, () => {
     let store: StoreSetup;
     let app: TestApp;
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { newId } from '../../src/shared/ids';
 import type { UploadRecord, UploadStore } from '../../src/modules/uploads/uploads.store';
+import { describeWith, type Server } from '../helpers/servers';
 
 const key = (s: string) => createHash('sha256').update(s).digest('hex');
 let n = 0;
@@ -29,8 +30,9 @@ function record(fields: Partial<UploadRecord> = {}): UploadRecord {
 export function uploadStoreContract(
   name: string,
   open: () => Promise<{ store: UploadStore; close: () => Promise<void> }>,
+  needs: Server[] = [],
 ) {
-  describe(`UploadStore contract: ${name}`, () => {
+  describeWith(...needs)(`UploadStore contract: ${name}`, () => {
     let store: UploadStore;
     let close: () => Promise<void>;
     beforeAll(async () => {

@@ -5,6 +5,8 @@ import sharp from 'sharp';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, type User } from '../social/social.helpers';
 import * as media from './fixtures';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const UPLOADS_PER_MINUTE = 12;
 const LIMITS = {
@@ -23,7 +25,7 @@ function binary(res: NodeJS.ReadableStream, done: (err: Error | null, body: Buff
   res.on('error', (err) => done(err, Buffer.alloc(0)));
 }
 
-describe('Uploads over HTTP', () => {
+needsServers('Uploads over HTTP', () => {
   let app: TestApp;
   let tmpDir: string;
 

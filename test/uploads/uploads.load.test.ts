@@ -3,6 +3,8 @@ import http from 'node:http';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer, type User } from '../social/social.helpers';
 import { generatedStream } from './fixtures';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
 const UPLOADS = 20;
 const SIZE = 16 * 1024 * 1024;
@@ -42,7 +44,7 @@ function streamUpload(
   });
 }
 
-describe('20 large uploads at once', () => {
+needsServers('20 large uploads at once', () => {
   let app: TestApp;
 
   beforeAll(async () => {

@@ -3,8 +3,10 @@ import { registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { bearer } from '../social/social.helpers';
 import * as media from './fixtures';
 import { startS3, type TestS3 } from './s3rver';
+import { describeWith } from '../helpers/servers';
+const needsServers = describeWith('mysql', 'redis');
 
-describe('Uploads with the S3 engine (s3rver)', () => {
+needsServers('Uploads with the S3 engine (s3rver)', () => {
   let s3: TestS3;
   let app: TestApp;
 

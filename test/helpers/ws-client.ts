@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import type { TestApp } from './app';
 
 /** A frame received from the server. */
 export interface Frame {
@@ -6,7 +7,7 @@ export interface Frame {
   data: Record<string, unknown>;
 }
 
-/** A raw `ws` client that queues every frame it receives so tests can await them in order. */
+/** The one WebSocket test client: a raw `ws` client that queues every frame so tests can await them. */
 export class TestClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -46,6 +47,18 @@ export class TestClient {
     });
   }
 
+  /** Opens `/ws` of a test app with the token and waits for `ready`. */
+  static async open(app: Pick<TestApp, 'instance'>, token: string): Promise<TestClient> {
+    const client = await TestClient.connect(app.instance.url, token);
+    await client.next('ready');
+    return client;
+  }
+
+  /** The underlying socket (the same as `ws`). */
+  get socket(): WebSocket {
+    return this.ws;
+  }
+
   /** Removes and returns the first queued frame of `type` (any type when omitted), waiting for it if needed. */
   async next(type?: string, timeoutMs = 10_000): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
@@ -56,14 +69,52 @@ export class TestClient {
         throw new Error(`closed while waiting for ${type ?? 'a frame'}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${type ?? 'frame'} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.arrival(left);
     }
+  }
+
+  /** Removes and returns the data of the first frame of `type` whose data matches `where`, waiting if needed. */
+  async event<T = Record<string, unknown>>(
+    type: string,
+    where: (data: T) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.frames.findIndex((f) => f.type === type && where(f.data as T));
+      if (at >= 0) return this.frames.splice(at, 1)[0].data as T;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} frame; got ${this.types().join(', ')}`);
+      await this.arrival(left);
+    }
+  }
+
+  /**
+   * Sends a `ping` and waits for its `pong`. The server writes frames to a socket in order, so every event it
+   * sent to this connection before reading the ping has arrived by then.
+   */
+  async ping(timeoutMs = 5000): Promise<void> {
+    this.send({ type: 'ping' });
+    await this.event('pong', () => true, timeoutMs);
+  }
+
+  /**
+   * Waits up to `ms` for a frame to arrive and returns the types of all frames not yet taken; returns as soon
+   * as there is one, so a test that expects `[]` fails fast and passes after `ms` at most.
+   */
+  async quiet(ms: number): Promise<string[]> {
+    if (!this.frames.length) await this.arrival(ms);
+    return this.types();
+  }
+
+  /** Takes every frame received so far, returning their types. */
+  drain(): string[] {
+    return this.frames.splice(0).map((f) => f.type);
+  }
+
+  /** Types of the frames received and not yet taken. */
+  types(): string[] {
+    return this.frames.map((f) => f.type);
   }
 
   /** Sends an object as JSON, or a string as is. */
@@ -75,6 +126,17 @@ export class TestClient {
   async close(): Promise<void> {
     if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
     await this.closed;
+  }
+
+  /** Resolves when a frame arrives or the socket closes, or after `ms`. */
+  private arrival(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private wake(): void {
