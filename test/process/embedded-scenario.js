@@ -4,7 +4,7 @@
 // Prints one JSON line with what it found; exits non-zero on the first failure.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const WebSocket = require('ws');
+const { WebSocket: WsClient } = require('ws');
 
 const ROOT = path.resolve(__dirname, '../..');
 const dataDir = process.argv[2];
@@ -62,7 +62,7 @@ async function api(method, url, token, body) {
 }
 
 function socket(token) {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?token=${encodeURIComponent(token)}`);
+  const ws = new WsClient(`${base.replace('http', 'ws')}/ws?token=${encodeURIComponent(token)}`);
   const events = [];
   const waiters = [];
   ws.on('message', (raw) => {

@@ -1,4 +1,4 @@
-import type { Friend, FriendRequest } from './friends.service';
+import type { Friend, FriendRequest } from './friends.views';
 
 /** What the friends module publishes (see docs/events.md for who listens). */
 export type FriendsEvents = {

@@ -1,7 +1,6 @@
-import type { Delivery } from '../../gateway/gateway.types';
 import type { EventSubscriber } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
-import { pushSafely } from '../../shared/push';
+import { pushSafely, type Delivery } from '../../shared/push';
 import type { FriendsEvents } from './friends.events';
 
 /**

@@ -4,23 +4,8 @@ import type { AccountsService, PublicUser } from '../accounts';
 import { idCursor, toPage, type Page } from '../../shared/pagination';
 import type { FriendsEvents } from './friends.events';
 import type { FriendRequestRecord, FriendsStore, FriendshipRecord } from './friends.store';
-
-/** A friend as the contract shows it. */
-export interface Friend {
-  user: PublicUser;
-  remark: string | null;
-  since: string;
-}
-
-/** A friend request as the contract shows it. */
-export interface FriendRequest {
-  id: string;
-  from: PublicUser;
-  to: PublicUser;
-  message: string | null;
-  status: FriendRequestRecord['status'];
-  createdAt: string;
-}
+import type { Friend, FriendRequest } from './friends.views';
+export type { Friend, FriendRequest } from './friends.views';
 
 export interface FriendsDeps {
   store: FriendsStore;

@@ -1,4 +1,4 @@
-import type { Group, JoinRequest, Member } from './groups.service';
+import type { Group, JoinRequest, Member } from './groups.views';
 
 /**
  * What the groups module publishes (see docs/events.md for who listens). `memberIds` is the audience the

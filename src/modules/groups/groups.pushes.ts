@@ -1,10 +1,9 @@
-import type { Delivery } from '../../gateway/gateway.types';
 import type { EventSubscriber } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
 import type { SocialCache } from './groups.ports';
-import { pushSafely } from '../../shared/push';
+import { pushSafely, type Delivery } from '../../shared/push';
 import type { GroupsEvents } from './groups.events';
-import type { Member } from './groups.service';
+import type { Member } from './groups.views';
 
 /** Pushes the `group.*` events of the WebSocket contract when groups change. */
 export function subscribeGroupPushes(

@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors';
 import type { EventPublisher } from '../../shared/events';
-import type { AccountsService, PublicUser } from '../accounts';
+import type { AccountsService } from '../accounts';
 import type { FriendsService } from '../friends';
 import type { GroupRole, SocialCache } from './groups.ports';
 import type { GroupsEvents } from './groups.events';
@@ -13,37 +13,8 @@ import type {
   JoinRequestRecord,
   MemberRecord,
 } from './groups.store';
-
-/** A group as the contract shows it (a type alias, so it fits `Record<string, unknown>` ports). */
-export type Group = {
-  id: string;
-  name: string;
-  avatar: string | null;
-  announcement: string | null;
-  ownerId: string;
-  maxMembers: number;
-  memberCount: number;
-  joinPolicy: JoinPolicy;
-  mutedAll: boolean;
-  createdAt: string;
-};
-
-/** A member as the contract shows it. */
-export interface Member {
-  user: PublicUser;
-  role: GroupRole;
-  nickname: string | null;
-  mutedUntil: string | null;
-  joinedAt: string;
-}
-
-/** A pending join request as the contract shows it. */
-export interface JoinRequest {
-  id: string;
-  user: PublicUser;
-  message: string | null;
-  createdAt: string;
-}
+import type { Group, Member, JoinRequest } from './groups.views';
+export type { Group, Member, JoinRequest } from './groups.views';
 
 export type SkipReason = 'not_friend' | 'blocked' | 'banned' | 'already_member';
 

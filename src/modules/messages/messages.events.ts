@@ -1,5 +1,5 @@
 import type { ConversationRef } from './conversation-id';
-import type { MessageView } from './messages.service';
+import type { MessageView } from './messages.views';
 
 /** What the messages module publishes (see docs/events.md for who listens). */
 export type MessagesEvents = {

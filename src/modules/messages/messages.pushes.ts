@@ -1,9 +1,9 @@
-import type { Broadcast, DeliverOptions, Delivery, ServerEvent } from '../../gateway/gateway.types';
+import type { DeliverOptions, Delivery, ServerEvent } from '../../shared/push';
 import type { EventSubscriber } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
 import type { ConversationRef } from './conversation-id';
 import type { MessagesEvents } from './messages.events';
-import type { SocialPolicy } from './messages.ports';
+import type { Broadcast, SocialPolicy } from './messages.ports';
 import type { MessageStore } from './messages.store';
 
 type MemberRef = Exclude<ConversationRef, { kind: 'world' }>;

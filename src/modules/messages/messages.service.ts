@@ -15,26 +15,10 @@ import {
 import { MessageAccess } from './messages.access';
 import { contentView, normaliseContent } from './messages.content';
 import type { MessagesEvents } from './messages.events';
-import type {
-  GroupDirectory,
-  SocialPolicy,
-  UploadAttachments,
-  UserDirectory,
-} from './messages.ports';
+import type { GroupDirectory, SocialPolicy, UploadAttachments, UserDirectory } from './messages.ports';
 import type { MessageStore, MessageType, StoredMessage, SummaryPosition } from './messages.store';
-
-/** The message object of the contract. */
-export interface MessageView {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  type: MessageType;
-  content: Record<string, unknown> | null;
-  clientMsgId: string;
-  createdAt: string;
-  status: 'normal' | 'recalled';
-}
+import type { MessageView } from './messages.views';
+export type { MessageView } from './messages.views';
 
 /** One line of the chat list. */
 export interface ConversationView {
