@@ -165,6 +165,11 @@ export class LeaseKeeper {
         'swept an expired instance',
       );
       this.deps.presence.wentOffline(offline);
+      // It may have stored messages that it never pushed (killed between the store and the publish), and
+      // nobody knows to whom: every connection, here and everywhere, pages from its last seq.
+      this.deps.connections.resync('an instance died');
+      this.deps.backlog.missedByEveryone();
+      await this.flushBacklog();
     }
   }
 

@@ -94,6 +94,8 @@ needsServers('WebSocket gateway across server processes', () => {
     // Whichever survivor sweeps the dead instance announces it to the friends.
     await befriend(api(a.url), u, friend);
     const f = await open(a.url, friend.token);
+    const bystander = await registerUser(api(a.url));
+    const g = await open(b.url, bystander.token);
     const c = await TestClient.connect(doomed.url, u.token);
     await c.next('ready');
     expect((await f.next('presence')).data).toMatchObject({ userId: u.id, online: true });
@@ -114,6 +116,10 @@ needsServers('WebSocket gateway across server processes', () => {
     await a.deliver([friend.id], { type: 'test.marker', data: {} });
     await f.next('test.marker');
     expect(f.frames.filter((x) => x.type === 'presence')).toEqual([]);
+    // The dead instance may have stored messages it never pushed, to anyone: every connection on every
+    // survivor is told to page from its last seq.
+    await f.next('resync');
+    await g.next('resync', 3 * ttlMs + 10_000);
   }, 180_000);
 
   it('closes the connections of a token logged out through one instance on the other, leaving other tokens open', async () => {
