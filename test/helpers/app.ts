@@ -26,6 +26,9 @@ export function isolation(): { mysqlUrl: string; prefix: string; database: strin
   };
 }
 
+/** Overrides that start an instance in the embedded mode (SQLite under its own DATA_DIR, no server). */
+export const EMBEDDED: DeepPartial<Config> = { mysql: { url: '' }, redis: { url: '' } };
+
 /** Per-user write limits high enough that no suite is throttled; rate-limit tests pass their own. */
 const LIFTED_WRITE_LIMITS = {
   messagesPerSecond: 1_000_000,
@@ -50,6 +53,8 @@ export function testConfig(overrides: DeepPartial<Config> = {}, iso = isolation(
         redis: { url: BASE_REDIS, prefix: iso.prefix },
         captcha: { enabled: false },
         rateLimit: LIFTED_WRITE_LIMITS,
+        // JIM_TEST_EMBEDDED=1 runs the suites that start instances in the embedded mode instead.
+        ...(process.env.JIM_TEST_EMBEDDED === '1' ? EMBEDDED : {}),
         log: { level: process.env.TEST_LOG_LEVEL || 'silent' },
       },
       overrides as Record<string, unknown>,
@@ -91,12 +96,14 @@ export async function startTestApp(
         await instance.stop();
         return;
       }
-      const prefix = config.redis.prefix;
-      const redis = instance.redis.command;
-      const keys = await scanKeys(redis, `${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      if (config.mode === 'distributed') {
+        const prefix = config.redis.prefix;
+        const redis = instance.redis.command;
+        const keys = await scanKeys(redis, `${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+      }
       await instance.stop();
-      await dropDatabase(config.mysql.url);
+      if (config.mode === 'distributed') await dropDatabase(config.mysql.url);
       await fs.promises.rm(config.dataDir, { recursive: true, force: true });
     },
   };
@@ -113,11 +120,12 @@ async function scanKeys(redis: Instance['redis']['command'], pattern: string): P
   return found;
 }
 
-/** The secret an instance signs tokens with: the configured one, else the deployment's in `server_secrets`. */
+/** The secret an instance signs tokens with: the configured one, else the deployment's stored one. */
 export async function jwtSecretOf(instance: Instance): Promise<string> {
   if (instance.config.auth.jwtSecret) return instance.config.auth.jwtSecret;
-  const [rows] = await instance.mysql.query("SELECT value FROM server_secrets WHERE name = 'jwt'");
-  return (rows as Array<{ value: string }>)[0].value;
+  return instance.engines.secrets.sharedSecret('jwt', () => {
+    throw new Error('the instance has no stored JWT secret');
+  });
 }
 
 /** Drops a test database. */

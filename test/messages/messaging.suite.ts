@@ -5,7 +5,7 @@ import { createLogger } from '../../src/shared/logger';
 import { befriend as befriendThroughApi, registerUser, startTestApp, type TestApp } from '../helpers/app';
 import { TestClient } from '../helpers/ws-client';
 import { validatedRequest } from '../helpers/openapi';
-import { describeWith } from '../helpers/servers';
+import { describeWith, type Server } from '../helpers/servers';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -14,6 +14,9 @@ export interface StoreSetup {
   overrides: DeepPartial<Config>;
   cleanup: () => Promise<void>;
 }
+
+/** What the setup needs to run (the embedded mode needs no server). */
+export type Needs = Server[];
 
 function pcid(a: User, b: User): string {
   return privateConversationId(a.id, b.id);
@@ -25,8 +28,12 @@ function cmid(): string {
 }
 
 /** The messaging API, over HTTP and WebSocket, against the store that `setup` selects. */
-export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): void {
-  describeWith('mysql', 'redis')(`Messaging over HTTP and WS (${name})`, () => {
+export function messagingSuite(
+  name: string,
+  setup: () => Promise<StoreSetup>,
+  needs: Needs = ['mysql', 'redis'],
+): void {
+  describeWith(...needs)(`Messaging over HTTP and WS (${name})`, () => {
     let store: StoreSetup;
     let app: TestApp;
     const clients: TestClient[] = [];
@@ -673,7 +680,7 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
       it('lets everyone write, and an admin mute a user there (MUTED) and unmute', async () => {
         const admin = await user();
         const u = await user();
-        await app.instance.mysql.query("UPDATE users SET role = 'admin' WHERE id = ?", [admin.id]);
+        await app.instance.engines.stores.accounts.setRole(admin.id, 'admin');
         expect((await send(u, 'w:world', 'hello world')).status).toBe(201);
         const notAdmin = await as(u).put(`/api/v1/world/mutes/${admin.id}`);
         expect(notAdmin.status).toBe(403);
@@ -897,76 +904,73 @@ export function messagingSuite(name: string, setup: () => Promise<StoreSetup>): 
     });
   });
 
-  describeWith('mysql', 'redis')(
-    `Messaging with the world channel off and no recall window (${name})`,
-    () => {
-      let store: StoreSetup;
-      let app: TestApp;
-      beforeAll(async () => {
-        store = await setup();
-        app = await startTestApp({
-          ...store.overrides,
-          world: { enabled: false },
-          messages: { recallSeconds: 0 },
-          rateLimit: { registerPerMinute: 10_000 },
+  describeWith(...needs)(`Messaging with the world channel off and no recall window (${name})`, () => {
+    let store: StoreSetup;
+    let app: TestApp;
+    beforeAll(async () => {
+      store = await setup();
+      app = await startTestApp({
+        ...store.overrides,
+        world: { enabled: false },
+        messages: { recallSeconds: 0 },
+        rateLimit: { registerPerMinute: 10_000 },
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await app?.close();
+      await store?.cleanup();
+    });
+    const auth = (u: User) => ({ Authorization: `Bearer ${u.token}` });
+
+    it('refuses the world channel with 403 WORLD_DISABLED', async () => {
+      const u = await registerUser(app);
+      const res = await app.http
+        .post('/api/v1/messages')
+        .set(auth(u))
+        .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('WORLD_DISABLED');
+      const read = await app.http.get('/api/v1/conversations/w:world/messages').set(auth(u));
+      expect(read.body.error.code).toBe('WORLD_DISABLED');
+      const c = await TestClient.connect(app.instance.url, u.token);
+      try {
+        await c.next('ready');
+        c.send({
+          type: 'send',
+          id: 'w1',
+          data: { conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
         });
-      }, 60_000);
-      afterAll(async () => {
-        await app?.close();
-        await store?.cleanup();
-      });
-      const auth = (u: User) => ({ Authorization: `Bearer ${u.token}` });
+        expect((await c.next('error')).data).toMatchObject({ id: 'w1', code: 'WORLD_DISABLED' });
+      } finally {
+        await c.close();
+      }
+    });
 
-      it('refuses the world channel with 403 WORLD_DISABLED', async () => {
-        const u = await registerUser(app);
-        const res = await app.http
-          .post('/api/v1/messages')
-          .set(auth(u))
-          .send({ conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() });
-        expect(res.status).toBe(403);
-        expect(res.body.error.code).toBe('WORLD_DISABLED');
-        const read = await app.http.get('/api/v1/conversations/w:world/messages').set(auth(u));
-        expect(read.body.error.code).toBe('WORLD_DISABLED');
-        const c = await TestClient.connect(app.instance.url, u.token);
-        try {
-          await c.next('ready');
-          c.send({
-            type: 'send',
-            id: 'w1',
-            data: { conversationId: 'w:world', type: 'text', content: { text: 'x' }, clientMsgId: cmid() },
-          });
-          expect((await c.next('error')).data).toMatchObject({ id: 'w1', code: 'WORLD_DISABLED' });
-        } finally {
-          await c.close();
-        }
-      });
-
-      it('refuses a late recall with 409 RECALL_WINDOW_PASSED but lets the group owner recall', async () => {
-        const owner = await registerUser(app);
-        const m = await registerUser(app);
-        const req = await app.http.post('/api/v1/friend-requests').set(auth(owner)).send({ userId: m.id });
-        await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(m)).send({});
-        const g = await app.http
-          .post('/api/v1/groups')
-          .set(auth(owner))
-          .send({ name: 'g', memberIds: [m.id] });
-        const sent = await app.http
-          .post('/api/v1/messages')
-          .set(auth(m))
-          .send({
-            conversationId: `g:${g.body.id}`,
-            type: 'text',
-            content: { text: 'x' },
-            clientMsgId: cmid(),
-          });
-        expect(sent.status).toBe(201);
-        const late = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(m));
-        expect(late.status).toBe(409);
-        expect(late.body.error.code).toBe('RECALL_WINDOW_PASSED');
-        const byOwner = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(owner));
-        expect(byOwner.status).toBe(200);
-        expect(byOwner.body).toMatchObject({ status: 'recalled', content: null });
-      });
-    },
-  );
+    it('refuses a late recall with 409 RECALL_WINDOW_PASSED but lets the group owner recall', async () => {
+      const owner = await registerUser(app);
+      const m = await registerUser(app);
+      const req = await app.http.post('/api/v1/friend-requests').set(auth(owner)).send({ userId: m.id });
+      await app.http.post(`/api/v1/friend-requests/${req.body.id}/accept`).set(auth(m)).send({});
+      const g = await app.http
+        .post('/api/v1/groups')
+        .set(auth(owner))
+        .send({ name: 'g', memberIds: [m.id] });
+      const sent = await app.http
+        .post('/api/v1/messages')
+        .set(auth(m))
+        .send({
+          conversationId: `g:${g.body.id}`,
+          type: 'text',
+          content: { text: 'x' },
+          clientMsgId: cmid(),
+        });
+      expect(sent.status).toBe(201);
+      const late = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(m));
+      expect(late.status).toBe(409);
+      expect(late.body.error.code).toBe('RECALL_WINDOW_PASSED');
+      const byOwner = await app.http.post(`/api/v1/messages/${sent.body.id}/recall`).set(auth(owner));
+      expect(byOwner.status).toBe(200);
+      expect(byOwner.body).toMatchObject({ status: 'recalled', content: null });
+    });
+  });
 }

@@ -88,5 +88,6 @@ needsServers('20 large uploads at once', () => {
     }
     // This process holds the server and the 20 clients: 20 files of 16 MB held in memory would be 320 MB.
     expect(rssPeak - rssBefore).toBeLessThan(160 * 1024 * 1024);
-  });
+    // 320 MB through one process: the bound is for a hang, on a machine that may be busy.
+  }, 180_000);
 });
