@@ -1,5 +1,4 @@
 import express, { Router, type Express } from 'express';
-import swaggerUi from 'swagger-ui-express';
 import type { Config } from './config';
 import type { Logger } from './shared/logger';
 import type { Metrics } from './shared/metrics';
@@ -43,24 +42,35 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
 
-  const openapi = buildOpenApiDocument();
+  // The document and the Swagger UI are made on their first request, not at start.
+  let openapi: object | null = null;
+  const document = () => (openapi ??= buildOpenApiDocument());
   const router = Router();
   registerServiceRoutes(router, { metrics: deps.metrics, checks: deps.healthChecks, logger: deps.logger });
   router.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
+    res.json(document());
   });
   for (const mod of deps.modules) mod(router);
   registerWebApp(router);
   app.use(router);
-  app.use(
-    '/docs',
-    swaggerUi.serve,
-    swaggerUi.setup(openapi, {
-      customSiteTitle: 'JIM API',
-      // The validator badge would load an image from validator.swagger.io, which the page's policy forbids.
-      swaggerOptions: { validatorUrl: null },
-    }),
-  );
+  let docs: Promise<Router> | null = null;
+  app.use('/docs', (req, res, next) => {
+    docs ??= import('swagger-ui-express').then((loaded) => {
+      // A CommonJS package through import(): its exports are the default.
+      const ui = (loaded as unknown as { default: typeof loaded }).default;
+      const r = Router();
+      r.use(
+        ui.serve,
+        ui.setup(document(), {
+          customSiteTitle: 'JIM API',
+          // The validator badge would load an image from validator.swagger.io, which the page's policy forbids.
+          swaggerOptions: { validatorUrl: null },
+        }),
+      );
+      return r;
+    });
+    docs.then((r) => r(req, res, next), next);
+  });
 
   app.use(notFound());
   app.use(errorHandler(deps.logger));

@@ -34,8 +34,7 @@ import { FriendsService } from './modules/friends/friends.service';
 import { friendsRoutes } from './modules/friends/friends.routes';
 import { GroupsService } from './modules/groups/groups.service';
 import { groupsRoutes } from './modules/groups/groups.routes';
-import { Federation } from './modules/federation/federation.service';
-import { federationRoutes } from './modules/federation/federation.routes';
+import type { Federation } from './modules/federation/federation.service';
 import type { UploadStorage } from './modules/uploads/uploads.storage';
 import { UploadsService } from './modules/uploads/uploads.service';
 import { uploadsRoutes } from './modules/uploads/uploads.routes';
@@ -304,6 +303,9 @@ async function initFederation(
   if (!config.federation.enabled) return null;
   if (!engines.federation) throw new Error(`federation is not available in the ${engines.mode} mode`);
   const { pool, shortLived } = engines.federation;
+  // Loaded only when enabled (its MySQL-backed key stores bring the MySQL client with them).
+  const { Federation } =
+    require('./modules/federation/federation.service') as typeof import('./modules/federation/federation.service');
   const federation = new Federation({ config: config.federation, pool, shortLived, logger, metrics });
   await federation.start();
   return federation;
@@ -351,7 +353,11 @@ function initHttp(
     messagesRoutes({ messages, tokens }),
     uploadsRoutes({ uploads, tokens }),
   ];
-  if (federation) modules.push(federationRoutes(federation, config.federation.domain));
+  if (federation) {
+    const { federationRoutes } =
+      require('./modules/federation/federation.routes') as typeof import('./modules/federation/federation.routes');
+    modules.push(federationRoutes(federation, config.federation.domain));
+  }
   const app = buildApp({
     config,
     logger,

@@ -51,7 +51,8 @@ async function cleanUp(): Promise<void> {
 /** The server under test. */
 export interface BenchServer {
   url: string;
-  store: 'mysql' | 'mongo';
+  /** Where messages are stored: MySQL or MongoDB (distributed mode), or SQLite (the embedded mode). */
+  store: 'mysql' | 'mongo' | 'sqlite';
   workers: number;
   /** The server process id when started here. */
   pid: number | null;
@@ -64,21 +65,30 @@ export interface BenchServer {
 
 /**
  * Starts the server (database `jim_bench` dropped and recreated, Redis prefix `jimbench:` cleared,
- * captcha off, rate limits lifted (the per-user ones still counted, only high)) or uses `--url`. Options: `--store mysql|mongo`, `--workers N`
+ * captcha off, rate limits lifted (the per-user ones still counted, only high)) or uses `--url`. Options:
+ * `--store mysql|mongo|sqlite` (sqlite: the embedded mode, no MySQL or Redis, DATA_DIR a fresh temporary
+ * directory), `--workers N`
  * (SERVER_WORKERS), `--pool N` (MYSQL_POOL_SIZE), `--cpu-prof` (profiles into bench/results/profiles/).
  */
 export async function benchServer(extraEnv: Record<string, string> = {}): Promise<BenchServer> {
-  const store = arg('store', 'mysql') as 'mysql' | 'mongo';
-  if (store !== 'mysql' && store !== 'mongo') throw new Error('--store must be mysql or mongo');
+  const store = arg('store', 'mysql') as BenchServer['store'];
+  if (!['mysql', 'mongo', 'sqlite'].includes(store))
+    throw new Error('--store must be mysql, mongo or sqlite');
   const workers = num('workers', 1);
+  if (store === 'sqlite' && workers !== 1)
+    throw new Error('--store sqlite (the embedded mode) runs one worker');
   const external = arg('url', '');
   if (external) {
     return { url: external, store, workers, pid: null, database: null, mongoUri: null, stop: async () => {} };
   }
   const database = 'jim_bench';
   const prefix = 'jimbench:';
-  await dropDatabase(database);
-  await clearRedis(prefix);
+  const embedded = store === 'sqlite';
+  const dataDir = embedded ? fs.mkdtempSync(path.join(os.tmpdir(), 'jim-bench-')) : null;
+  if (!embedded) {
+    await dropDatabase(database);
+    await clearRedis(prefix);
+  }
   let jongodb: Jongodb | null = null;
   if (store === 'mongo') jongodb = await startJongodb(database);
   const nodeArgs: string[] = [];
@@ -89,9 +99,10 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
   }
   const env: Record<string, string> = {
     NODE_ENV: 'development',
-    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
-    // Both URLs: the distributed mode (neither would start the embedded one).
-    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
+    // Both URLs: the distributed mode; neither (empty): the embedded one, under its own DATA_DIR.
+    MYSQL_URL: embedded ? '' : `mysql://root@127.0.0.1:3306/${database}`,
+    REDIS_URL: embedded ? '' : process.env.REDIS_URL || 'redis://127.0.0.1:6379/0',
+    ...(dataDir ? { DATA_DIR: dataDir } : {}),
     MYSQL_POOL_SIZE: String(num('pool', 10)),
     REDIS_PREFIX: prefix,
     CAPTCHA_ENABLED: 'false',
@@ -114,7 +125,8 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
   const stop = async () => {
     await stopChild(child);
     if (jongodb) await jongodb.stop();
-    await clearRedis(prefix);
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    else await clearRedis(prefix);
   };
   onExit(stop);
   if (workers > 1) await sleep(3000); // every worker listening, not just the first
@@ -123,7 +135,7 @@ export async function benchServer(extraEnv: Record<string, string> = {}): Promis
     store,
     workers,
     pid: child.pid ?? null,
-    database,
+    database: embedded ? null : database,
     mongoUri: jongodb?.uri ?? null,
     stop,
   };
@@ -267,7 +279,9 @@ export function report(
     storeNote:
       server.store === 'mongo'
         ? 'MongoDB through jongodb, a test engine: these figures show function, not speed'
-        : 'MySQL store (MariaDB)',
+        : server.store === 'sqlite'
+          ? 'embedded mode: SQLite under a temporary DATA_DIR, delivery in-process'
+          : 'MySQL store (MariaDB)',
     workers: server.workers,
     date: new Date().toISOString(),
     machine: machine(),

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import swaggerJsdoc from 'swagger-jsdoc';
+import type swaggerJsdocFunction from 'swagger-jsdoc';
 import { ERROR_CODE_LIST } from '../shared/error-codes';
 
 /**
@@ -49,6 +49,9 @@ interface Operation {
 export function buildOpenApiDocument(): object {
   const ext = path.extname(__filename);
   const root = path.resolve(__dirname, '..');
+  // Loaded here, not at start: the server builds the document on the first request for it, and the
+  // parser with its schema validator is most of a megabyte of code.
+  const swaggerJsdoc = require('swagger-jsdoc') as typeof swaggerJsdocFunction;
   const doc = swaggerJsdoc({
     failOnErrors: true,
     definition: {

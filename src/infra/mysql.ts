@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { migrationFiles } from './migrations';
 import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
 import type { Logger } from '../shared/logger';
 import type { PoolStats } from '../shared/metrics';
@@ -108,20 +109,6 @@ export async function migrate(pool: Pool, dir: string, logger: Logger): Promise<
   return applied;
 }
 
-/**
- * The `.sql` names of a directory listing in numeric order; a misnamed `.sql` file is an error rather
- * than something silently skipped.
- */
-export function migrationFiles(names: string[]): string[] {
-  const sql = names.filter((f) => f.endsWith('.sql'));
-  const bad = sql.filter((f) => !MIGRATION_NAME_RE.test(f));
-  if (bad.length) throw new Error(`migration files must be named NNN_name.sql: ${bad.join(', ')}`);
-  const num = (f: string) => Number(MIGRATION_NAME_RE.exec(f)![1]);
-  return sql.sort((a, b) => num(a) - num(b) || (a < b ? -1 : 1));
-}
-
-const MIGRATION_NAME_RE = /^(\d{3,})_[\w-]+\.sql$/;
-
 /** Splits a migration file on `;` at line ends, leaving out `--` comment lines. */
 export function splitStatements(sql: string): string[] {
   const lines = sql.split('\n').filter((l) => !/^\s*--/.test(l));
@@ -203,3 +190,5 @@ export function sharedSecret(pool: Pool, name: string, generate: () => string): 
 export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: string })?.code === 'ER_DUP_ENTRY';
 }
+
+export { migrationFiles };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../shared/logger';
 import type { SecretStore } from '../shared/secrets';
-import { migrationFiles } from './mysql';
+import { migrationFiles } from './migrations';
 
 export type SqliteDatabase = Database.Database;
 

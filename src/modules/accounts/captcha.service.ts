@@ -1,6 +1,9 @@
-import svgCaptcha from 'svg-captcha';
+import type svgCaptchaModule from 'svg-captcha';
 import type { ShortLivedStore } from '../../shared/short-lived';
 import { randomToken } from '../../shared/ids';
+
+// The drawing library (with its font) loads on the first captcha, not at start.
+let loading: Promise<unknown> | null = null;
 
 /** SVG captchas whose answers are short-lived keys `captcha:<id>`, single use, with a TTL. */
 export class CaptchaService {
@@ -12,6 +15,8 @@ export class CaptchaService {
 
   /** Makes a new captcha and stores its answer. */
   async create(): Promise<{ captchaId: string; svg: string }> {
+    const svgCaptcha = ((await (loading ??= import('svg-captcha'))) as { default: typeof svgCaptchaModule })
+      .default;
     const c = svgCaptcha.create({ size: 4, noise: 2, ignoreChars: '0oO1ilI' });
     const captchaId = randomToken(16);
     await this.answers.set(`captcha:${captchaId}`, c.text.toLowerCase(), this.ttlSeconds);

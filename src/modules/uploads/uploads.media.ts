@@ -1,7 +1,19 @@
-import FileType from 'file-type';
-import { parseFile } from 'music-metadata';
-import sharp from 'sharp';
+import type FileTypeModule from 'file-type';
+import type sharpFunction from 'sharp';
 import type { UploadKind } from './uploads.store';
+
+// The decoders load on first use: a server that never sees an upload does not pay for them (libvips alone
+// is tens of MB), and start-up stays short.
+let fileTypeModule: Promise<unknown> | null = null;
+let sharpModule: Promise<unknown> | null = null;
+let musicMetadataModule: Promise<unknown> | null = null;
+/** A CommonJS package's exports, through `import()` (its `default`). */
+const defaultOf = async <T>(loading: Promise<unknown>): Promise<T> =>
+  ((await loading) as { default: T }).default;
+const fileType = () => defaultOf<typeof FileTypeModule>((fileTypeModule ??= import('file-type')));
+const sharpOf = () => defaultOf<typeof sharpFunction>((sharpModule ??= import('sharp')));
+const musicMetadata = () =>
+  defaultOf<typeof import('music-metadata')>((musicMetadataModule ??= import('music-metadata')));
 
 /** Bytes file-type needs from the start of a file to tell its type. */
 export const SNIFF_BYTES = 4100;
@@ -28,7 +40,7 @@ export interface Sniffed {
 
 /** Tells a file's type and kind from its first bytes (never from a name or a client's content type). */
 export async function sniff(head: Buffer): Promise<Sniffed> {
-  const found = head.length ? await FileType.fromBuffer(head) : undefined;
+  const found = head.length ? await (await fileType()).fromBuffer(head) : undefined;
   const mime = found?.mime ?? 'application/octet-stream';
   return { mime, kind: kindOfMime(mime) };
 }
@@ -61,6 +73,7 @@ export async function processImage(
   thumbOutput: string,
 ): Promise<ProcessedImage> {
   const format = IMAGE_FORMATS[mime];
+  const sharp = await sharpOf();
   const options = { animated: true, failOn: 'error' as const, limitInputPixels: MAX_INPUT_PIXELS };
   const meta = await sharp(input, options).metadata();
   const animated = (meta.pages ?? 1) > 1;
@@ -83,6 +96,7 @@ export async function processImage(
 /** The duration in seconds that an audio or video container states; null when it says none. */
 export async function mediaDuration(file: string): Promise<number | null> {
   try {
+    const { parseFile } = await musicMetadata();
     const meta = await parseFile(file, { duration: true, skipCovers: true });
     const d = meta.format.duration;
     return typeof d === 'number' && Number.isFinite(d) && d >= 0 ? Math.round(d * 1000) / 1000 : null;
