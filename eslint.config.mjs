@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Loaded only when used: the chosen engine set, the S3 client, federation, the OpenAPI parser.
-    files: ['src/boot/engines.ts', 'src/server.ts', 'src/http/openapi.ts'],
+    files: ['src/boot/engines.ts', 'src/boot/engines.shared.ts', 'src/server.ts', 'src/http/openapi.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

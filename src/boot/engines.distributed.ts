@@ -16,7 +16,8 @@ import type { MessageStore } from '../modules/messages/messages.store';
 import { MysqlMessageStore } from '../modules/messages/messages.store.mysql';
 import { MongoMessageStore } from '../modules/messages/messages.store.mongo';
 import { MysqlUploadStore } from '../modules/uploads/uploads.store.mysql';
-import { socialCacheOf, uploadStorageOf, type CloseHook, type DistributedEngines } from './engines';
+import { socialCacheOf, uploadStorageOf } from './engines.shared';
+import type { CloseHook, DistributedEngines } from './engines.types';
 
 /**
  * MySQL/MariaDB (migrated at start) for accounts, relations, groups and uploads; messages in MongoDB when

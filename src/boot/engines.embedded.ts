@@ -12,7 +12,8 @@ import { SqliteFriendsStore } from '../modules/friends/friends.store.sqlite';
 import { SqliteGroupsStore } from '../modules/groups/groups.store.sqlite';
 import { SqliteMessageStore } from '../modules/messages/messages.store.sqlite';
 import { SqliteUploadStore } from '../modules/uploads/uploads.store.sqlite';
-import { socialCacheOf, uploadStorageOf, type CloseHook, type EmbeddedEngines } from './engines';
+import { socialCacheOf, uploadStorageOf } from './engines.shared';
+import type { CloseHook, EmbeddedEngines } from './engines.types';
 
 /**
  * One process, nothing but Node: everything in one SQLite database under `dataDir` (WAL, its own
