@@ -61,7 +61,7 @@ export async function moveToDistributed(config: Config, print: (line: string) =>
     ];
     if (Number(users) > 0) {
       throw new MoveRefused(
-        `the MySQL database ${database} already holds ${users} users: move into an empty database`,
+        `the MySQL database ${database} already holds ${users} user${Number(users) === 1 ? '' : 's'}: move into an empty database`,
       );
     }
     redis = new Redis(config.redis.url, redisOptions(config.redis.commandTimeoutMs));
