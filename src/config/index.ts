@@ -154,6 +154,12 @@ export function loadConfig(
     fail('groups.defaultMaxMembers', 'must be between 2 and groups.maxMembersLimit');
   }
   if (props.federation.enabled) {
+    if (props.mode === 'embedded') {
+      fail(
+        'federation.enabled',
+        'federation runs in the distributed mode only for now (set MYSQL_URL and REDIS_URL, or leave FEDERATION_ENABLED unset)',
+      );
+    }
     if (!props.federation.domain) fail('federation.domain', 'must be set when federation is enabled');
     if (!props.federation.publicUrl) fail('federation.publicUrl', 'must be set when federation is enabled');
   }

@@ -40,7 +40,7 @@ export function registerServiceRoutes(
    *   get:
    *     operationId: getReadiness
    *     tags: [Service]
-   *     summary: Readiness; checks MySQL, Redis and MongoDB when configured
+   *     summary: Readiness; checks the stores in use (sqlite, or mysql, redis and mongodb) and uploads
    *     security: []
    *     responses:
    *       200:

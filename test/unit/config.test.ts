@@ -169,6 +169,18 @@ describe('loadConfig', () => {
       expect(err.message).toContain('embedded mode: one process owns the SQLite files');
     });
 
+    it('refuses federation in embedded mode with one line saying why', () => {
+      const err = errorFor({
+        FEDERATION_ENABLED: 'true',
+        FEDERATION_DOMAIN: 'a.example',
+        FEDERATION_PUBLIC_URL: 'https://a.example',
+      });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).not.toContain('\n');
+      expect(err.message).toContain('federation.enabled (FEDERATION_ENABLED)');
+      expect(err.message).toContain('distributed mode only');
+    });
+
     it('takes SERVER_WORKERS 0 or 1 in embedded mode, and any count in distributed mode', () => {
       expect(load({ SERVER_WORKERS: '1' }).server.workers).toBe(1);
       expect(load({ SERVER_WORKERS: '0' }).server.workers).toBe(0);

@@ -1,3 +1,2 @@
 /** What other modules may use of friends; they import this file, never the files behind it. */
 export type { FriendsService } from './friends.service';
-export type { FriendshipHooks } from './friends.ports';
