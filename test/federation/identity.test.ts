@@ -38,15 +38,25 @@ async function peerKeyRows(app: TestApp, domain: string): Promise<string[]> {
   return (rows as Array<{ key_id: string }>).map((r) => r.key_id).sort();
 }
 
+// Federation runs in the distributed mode: both URLs set (nothing connects to them here).
+const DISTRIBUTED = { MYSQL_URL: 'mysql://root@127.0.0.1:3306/x', REDIS_URL: 'redis://127.0.0.1:6379/0' };
+
 describe('federation settings', () => {
   it('refuses to start federation without a domain or a public URL, naming the variable', () => {
     expect(() =>
       loadConfig({
-        env: { NODE_ENV: 'test', FEDERATION_ENABLED: 'true', FEDERATION_PUBLIC_URL: 'http://x' },
+        env: {
+          NODE_ENV: 'test',
+          ...DISTRIBUTED,
+          FEDERATION_ENABLED: 'true',
+          FEDERATION_PUBLIC_URL: 'http://x',
+        },
       }),
     ).toThrow(/federation\.domain \(FEDERATION_DOMAIN\)/);
     expect(() =>
-      loadConfig({ env: { NODE_ENV: 'test', FEDERATION_ENABLED: 'true', FEDERATION_DOMAIN: 'a.example' } }),
+      loadConfig({
+        env: { NODE_ENV: 'test', ...DISTRIBUTED, FEDERATION_ENABLED: 'true', FEDERATION_DOMAIN: 'a.example' },
+      }),
     ).toThrow(/federation\.publicUrl \(FEDERATION_PUBLIC_URL\)/);
     expect(() => loadConfig({ env: { NODE_ENV: 'test', FEDERATION_PEERS: 'B.example=http://x' } })).toThrow(
       /FEDERATION_PEERS/,
