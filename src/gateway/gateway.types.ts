@@ -1,25 +1,8 @@
 /** What the gateway offers the feature modules. */
 
-/** A server → client frame. */
-export interface ServerEvent<T = unknown> {
-  type: string;
-  data: T;
-}
-
-/** How one delivery is narrowed. */
-export interface DeliverOptions {
-  /**
-   * A connection that must not get the event: the one a client frame came from, when its reply (an `ack`)
-   * already carries what the event would.
-   */
-  exceptConnectionId?: string;
-}
-
-/** Reaches users' connections on whichever instance holds them. */
-export interface Delivery {
-  /** Sends the event to every connection (device) of these users, on any instance. */
-  deliver(userIds: readonly string[], event: ServerEvent, options?: DeliverOptions): Promise<void>;
-}
+// The push port is defined in shared/ (the feature modules call it); the gateway implements it.
+import type { DeliverOptions, ServerEvent } from '../shared/push';
+export type { DeliverOptions, Delivery, ServerEvent } from '../shared/push';
 
 /** How one broadcast is narrowed. */
 export interface BroadcastOptions extends DeliverOptions {

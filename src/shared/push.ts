@@ -1,6 +1,6 @@
 /**
- * The push port the feature modules call to reach users' connections; the gateway implements it. The
- * gateway's own `gateway.types.ts` declares the same shapes, which it satisfies structurally.
+ * The push port the feature modules call to reach users' connections; the gateway implements it (and
+ * `gateway.types.ts` re-exports these shapes).
  */
 
 /** A server → client frame. */
