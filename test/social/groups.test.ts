@@ -1,0 +1,3 @@
+import { groupsSuite } from './groups.suite';
+
+groupsSuite('MySQL and Redis', {}, ['mysql', 'redis']);
