@@ -41,3 +41,13 @@ export function describeWith(...needs: Server[]): jest.Describe {
   if (log) fs.appendFileSync(log, `${line}\n`);
   return describe.skip;
 }
+
+/**
+ * `it` for a test that reads MariaDB or Redis directly because no port can answer what it checks: the real
+ * one when the suite runs on the servers in `needs` (and JIM_TEST_EMBEDDED=1 did not move it to the embedded
+ * mode), else `it.skip`.
+ */
+export function itDistributed(needs: Server[]): jest.It {
+  const onServers = needs.includes('mysql') && needs.includes('redis');
+  return onServers && process.env.JIM_TEST_EMBEDDED !== '1' ? it : it.skip;
+}
