@@ -1,6 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import os from 'node:os';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, workerCount, type Config } from './config';
 import { createLogger, type Logger } from './shared/logger';
 import { startInstance } from './server';
 
@@ -153,7 +152,7 @@ function main(): void {
     process.exit(1);
   }
   // Embedded mode is one process (the config refuses more than one worker there); 0 means one per core.
-  const workers = config.mode === 'embedded' ? 1 : config.server.workers || os.availableParallelism();
+  const workers = workerCount(config);
   const logger = createLogger({
     level: config.log.level,
     base: { role: cluster.isPrimary && workers > 1 ? 'primary' : 'worker' },

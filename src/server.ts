@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import type { Config } from './config';
+import { workerCount, type Config } from './config';
 import { buildApp, type RouteModule } from './app';
 import { buildEngines, type DistributedEngines, type Engines } from './boot/engines';
 import type { DomainEventBus, DomainEvents } from './boot/events';
@@ -403,7 +403,7 @@ async function startServing(
   });
   lifecycle.onStop(Phase.DrainHttp, 'http', () => drainHttp(server, config.server.shutdownTimeoutMs));
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, workers: config.server.workers, mode: config.mode }, 'instance listening');
+  logger.info({ port, workers: workerCount(config), mode: config.mode }, 'instance listening');
 }
 
 /** Stops accepting, lets in-flight requests finish until the deadline, then cuts what is left. */

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
@@ -212,3 +213,8 @@ function deepFreeze<T>(obj: T): T {
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** How many server processes run: one in the embedded mode; `server.workers`, or one per CPU when 0, otherwise. */
+export function workerCount(config: Config): number {
+  return config.mode === 'embedded' ? 1 : config.server.workers || os.availableParallelism();
+}

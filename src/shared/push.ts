@@ -30,11 +30,12 @@ export async function pushSafely(
   userIds: readonly string[],
   event: ServerEvent,
   onError: (err: unknown) => void,
+  options?: DeliverOptions,
 ): Promise<void> {
   const targets = [...new Set(userIds)];
   if (!targets.length) return;
   try {
-    await delivery.deliver(targets, event);
+    await delivery.deliver(targets, event, options);
   } catch (err) {
     onError(err);
   }

@@ -1,7 +1,7 @@
-import { memoryGatewayEngine, MemoryHub } from '../../src/gateway/engine.memory';
+import { memoryBackend } from './engine-backends';
 import { gatewayEngineContract } from './engine.contract';
 
 gatewayEngineContract('memory', async () => {
-  const hub = new MemoryHub();
-  return { instance: async () => memoryGatewayEngine(hub), close: async () => undefined };
+  const backend = await memoryBackend();
+  return { instance: () => backend.engine(), close: () => backend.close() };
 });

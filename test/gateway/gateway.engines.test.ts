@@ -1,18 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../src/config';
-import type { GatewayEngine } from '../../src/gateway/engine';
-import { memoryGatewayEngine, MemoryHub } from '../../src/gateway/engine.memory';
-import { redisGatewayEngine } from '../../src/gateway/engine.redis';
 import { Gateway } from '../../src/gateway/gateway';
 import type { PresenceChoice } from '../../src/gateway/presence';
 import type { ConnectionClaims, TokenVerifier } from '../../src/gateway/upgrade';
 import { requestIdOf } from '../../src/http/middleware';
-import { closeRedisClients, createRedisClients, type RedisClients } from '../../src/infra/redis';
 import { UnauthenticatedError } from '../../src/shared/errors';
+import { memoryBackend, redisBackend, type GatewayBackend } from './engine-backends';
 import { createLogger } from '../../src/shared/logger';
 import { Metrics } from '../../src/shared/metrics';
-import { isolation } from '../helpers/app';
 import { describeWith } from '../helpers/servers';
 import { eventually, TestClient, upgradeStatus } from '../helpers/ws-client';
 
@@ -30,7 +26,6 @@ const WS: Config['ws'] = {
   accountCheckSeconds: 30,
 };
 const TTL_SECONDS = 1;
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
 
 /** Tokens issued and revoked by the test. */
 class Tokens implements TokenVerifier {
@@ -62,38 +57,9 @@ class Tokens implements TokenVerifier {
   }
 }
 
-interface Backend {
-  engine(): Promise<GatewayEngine>;
-  close(): Promise<void>;
-}
-
-const backends: Array<[string, () => Promise<Backend>]> = [
-  [
-    'memory',
-    async () => {
-      const hub = new MemoryHub();
-      return { engine: async () => memoryGatewayEngine(hub), close: async () => undefined };
-    },
-  ],
-  [
-    'redis',
-    async () => {
-      const { prefix } = isolation();
-      const clients: RedisClients[] = [];
-      return {
-        engine: async () => {
-          const redis = await createRedisClients(REDIS_URL, prefix);
-          clients.push(redis);
-          return redisGatewayEngine(redis);
-        },
-        close: async () => {
-          const keys = await clients[0]?.command.keys(`${prefix}*`);
-          if (keys?.length) await clients[0].command.del(...keys);
-          await Promise.all(clients.map((c) => closeRedisClients(c)));
-        },
-      };
-    },
-  ],
+const backends: Array<[string, () => Promise<GatewayBackend>]> = [
+  ['memory', memoryBackend],
+  ['redis', redisBackend],
 ];
 
 // The memory engine needs no server; the Redis one runs only when Redis answers (or fails under REQUIRE_ALL).
@@ -101,7 +67,7 @@ const withRedis = describeWith('redis');
 const runnable = withRedis === describe ? backends : backends.filter(([name]) => name !== 'redis');
 
 describe.each(runnable)('Gateway on the %s engine', (_name, openBackend) => {
-  let backend: Backend;
+  let backend: GatewayBackend;
   const tokens = new Tokens();
   const choices = new Map<string, PresenceChoice>();
   const optedOut = new Set<string>();

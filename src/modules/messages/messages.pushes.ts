@@ -1,4 +1,4 @@
-import type { DeliverOptions, Delivery, ServerEvent } from '../../shared/push';
+import { pushSafely, type DeliverOptions, type Delivery, type ServerEvent } from '../../shared/push';
 import type { EventSubscriber } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
 import type { ConversationRef } from './conversation-id';
@@ -36,14 +36,14 @@ export function subscribeMessagePushes(events: EventSubscriber<MessagesEvents>, 
     return blocked.size ? members.filter((u) => !blocked.has(u)) : members;
   };
 
-  const push = async (userIds: string[], event: ServerEvent, options?: DeliverOptions): Promise<void> => {
-    if (!userIds.length) return;
-    try {
-      await delivery.deliver([...new Set(userIds)], event, options);
-    } catch (err) {
-      logger.warn({ err, type: event.type }, 'push failed');
-    }
-  };
+  const push = (userIds: string[], event: ServerEvent, options?: DeliverOptions): Promise<void> =>
+    pushSafely(
+      delivery,
+      userIds,
+      event,
+      (err) => logger.warn({ err, type: event.type }, 'push failed'),
+      options,
+    );
 
   events.subscribe(
     'MessageStored',
@@ -58,10 +58,9 @@ export function subscribeMessagePushes(events: EventSubscriber<MessagesEvents>, 
         }
         const members = await membersOf(ref);
         const muted = await store.mutedAmong(ref.id, members);
-        const targets = new Set(members.filter((u) => !muted.has(u)));
-        targets.add(message.senderId);
-        if (muted.has(message.senderId)) targets.delete(message.senderId);
-        await push([...targets], { type: 'message', data: message }, options);
+        // The members and the sender's own other devices, but those who muted the conversation.
+        const targets = [...members, message.senderId].filter((u) => !muted.has(u));
+        await push(targets, { type: 'message', data: message }, options);
       } catch (err) {
         logger.warn({ err, conversationId: ref.id, messageId: message.id }, 'message push failed');
       }
